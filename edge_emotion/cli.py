@@ -1,0 +1,75 @@
+"""The `edge-emotion` command: a thin typer shell over the training, export and benchmark APIs.
+
+Each sub-package registers its own commands; heavy libraries are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from edge_emotion import __version__
+from edge_emotion.errors import EdgeEmotionError
+
+app = typer.Typer(
+    name="edge-emotion",
+    help="Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edge-emotion {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT."""
+
+
+def _register() -> None:
+    from edge_emotion.benchmarks import cli as benchmark_cli
+    from edge_emotion.export import cli as export_cli
+    from edge_emotion.training import cli as training_cli
+
+    for module in (training_cli, export_cli, benchmark_cli):
+        module.register(app)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one `error:` line on stderr and exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise SystemExit(code)
+
+
+def main() -> None:
+    """Entry point: every anticipated failure is one line on stderr and a non-zero exit."""
+    _register()
+    try:
+        app()
+    except EdgeEmotionError as err:
+        fail(str(err), err.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except MemoryError:
+        fail("out of memory; try a smaller --batch-size or --image-size", 1)
+    except Exception as err:  # a bug: still one line, the traceback on request
+        if os.environ.get("EDGE_EMOTION_DEBUG"):
+            raise
+        fail(f"internal error: {type(err).__name__}: {err} (set EDGE_EMOTION_DEBUG=1 for a "
+             "traceback)", 1)
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

@@ -1,0 +1,21 @@
+"""Class labels and the decision rule, shared by training, export and the device.
+
+Index order is alphabetical, as Keras' `image_dataset_from_directory` assigns it in the seed
+notebook, so the sigmoid output is P(labels[1]) = P("sad") and the seed's `yhat > 0.5 -> Sad`
+rule (and its `cnn_emotion_model.h5`) keep their meaning.
+"""
+
+from __future__ import annotations
+
+DEFAULT_LABELS: tuple[str, str] = ("happy", "sad")
+DEFAULT_THRESHOLD: float = 0.5
+# Index of the label whose probability the single sigmoid unit outputs.
+POSITIVE_INDEX: int = 1
+
+
+def decide(p_positive: float, labels: tuple[str, ...] = DEFAULT_LABELS,
+           threshold: float = DEFAULT_THRESHOLD) -> tuple[str, float]:
+    """Return (label, probability of that label) for one sigmoid output."""
+    if p_positive > threshold:
+        return labels[POSITIVE_INDEX], float(p_positive)
+    return labels[1 - POSITIVE_INDEX], float(1.0 - p_positive)

@@ -1,0 +1,175 @@
+"""The one definition of how an image becomes a model input.
+
+Training (through `tf.data`), calibration, validation, benchmarks and the device all call these
+functions, so the tensors a device sees are bit-for-bit the tensors training saw. Everything that
+shapes the result is in `PreprocessSpec`, which is embedded in each exported model.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from edge_emotion_runtime.errors import ImageError
+
+ImageSource = Union[str, os.PathLike, bytes, Image.Image]
+
+# Decompression-bomb guard: far above any face photo, far below what exhausts a small device.
+MAX_PIXELS = 40_000_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+_RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+    "box": Image.Resampling.BOX,
+}
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """What a model expects; travels with the model as metadata."""
+
+    height: int = 256
+    width: int = 256
+    channels: int = 3
+    resample: str = "bilinear"
+    # model input = pixel / divisor + offset  (255, 0 -> [0, 1])
+    divisor: float = 255.0
+    offset: float = 0.0
+    # Transparent pixels are composited onto this grey level before dropping alpha.
+    alpha_background: int = 255
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.height < 1 or self.width < 1:
+            raise ValueError(f"image size must be positive, got {self.height}x{self.width}")
+        if self.resample not in _RESAMPLE:
+            raise ValueError(f"unknown resample filter {self.resample!r}")
+
+    @classmethod
+    def square(cls, size: int, channels: int = 3) -> PreprocessSpec:
+        return cls(height=size, width=size, channels=channels)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessSpec:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def _describe(source: ImageSource) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, bytes):
+        return "<bytes>"
+    return "<image>"
+
+
+def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode fully (first frame of animations), upright per EXIF, or raise one `ImageError`."""
+    name = _describe(source)
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        if isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            if not path.exists():
+                raise ImageError(f"{name}: no such file")
+            if path.is_dir():
+                raise ImageError(f"{name}: is a directory, not an image")
+            if path.stat().st_size == 0:
+                raise ImageError(f"{name}: empty file (0 bytes)")
+            fp: Any = path
+        else:
+            if not source:
+                raise ImageError(f"{name}: empty input (0 bytes)")
+            fp = io.BytesIO(source)
+        try:
+            image = Image.open(fp)
+        except UnidentifiedImageError:
+            raise ImageError(f"{name}: not an image file Pillow can read") from None
+        except OSError as err:
+            raise ImageError(f"{name}: cannot open image ({err})") from None
+        except Image.DecompressionBombError:
+            raise ImageError(f"{name}: image too large (decompression-bomb guard)") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{name}: image is {width}x{height} = {width * height:,} pixels, above the limit of "
+            f"{max_pixels:,}"
+        )
+    try:
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise ImageError(f"{name}: corrupt or truncated image ({err})") from None
+    return image
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """Map 16/32-bit integer and float images onto 0..255 before any colour conversion."""
+    if image.mode in _SIXTEEN_BIT_MODES:
+        arr = np.asarray(image, dtype=np.float64)
+        arr = np.clip(arr, 0, 65535) / 257.0
+        return Image.fromarray(np.rint(arr).astype(np.uint8), mode="L")
+    if image.mode == "F":
+        arr = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
+        return Image.fromarray(np.rint(arr).astype(np.uint8), mode="L")
+    return image
+
+
+def _drop_alpha(image: Image.Image, background: int) -> Image.Image:
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (background, background, background, 255))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return image
+
+
+def to_pixels(source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode, orient, convert mode and resize: uint8 array of shape `spec.shape`."""
+    image = load_image(source, max_pixels=max_pixels)
+    try:
+        image = _drop_alpha(_to_8bit(image), spec.alpha_background)
+        image = image.convert("L" if spec.channels == 1 else "RGB")
+        if image.size != (spec.width, spec.height):
+            image = image.resize((spec.width, spec.height), resample=_RESAMPLE[spec.resample])
+        pixels = np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError) as err:
+        raise ImageError(f"{_describe(source)}: cannot convert image ({err})") from None
+    if spec.channels == 1:
+        pixels = pixels[:, :, None]
+    return pixels
+
+
+def scale(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
+    """uint8 pixels (any leading batch dims) -> float32 model input."""
+    out = pixels.astype(np.float32) / np.float32(spec.divisor)
+    if spec.offset:
+        out += np.float32(spec.offset)
+    return out
+
+
+def preprocess(source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """float32 array of shape `spec.shape`, exactly what the float model takes."""
+    return scale(to_pixels(source, spec, max_pixels=max_pixels), spec)

@@ -1,0 +1,83 @@
+"""The split manifest: which image went to train, val or test, so every later step reuses it.
+
+Paths are relative to the data root recorded in the run's config. Rows of a FER-2013 CSV are
+addressed as `fer2013.csv#<row>` (row counted from 0 after the header).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from edge_emotion_runtime.metadata import write_atomic
+from edge_emotion_runtime.preprocess import ImageSource
+
+from edge_emotion.errors import DataError
+
+FIELDS = ("path", "label", "split", "sha256")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: str  # relative to the data root, POSIX separators
+    label: int  # index into the run's labels
+    split: str  # "train", "val" or "test" ("" before splitting)
+    sha256: str  # content hash: finds duplicates and detects changed data
+
+
+def write_manifest(path: str | os.PathLike[str], samples: Iterable[Sample]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for s in samples:
+        writer.writerow((s.path, s.label, s.split, s.sha256))
+    write_atomic(path, buffer.getvalue().encode())
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[Sample]:
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as err:
+        raise DataError(f"{path}: cannot read split manifest ({err.strerror or err})") from None
+    try:
+        return [Sample(r["path"], int(r["label"]), r["split"], r["sha256"]) for r in rows]
+    except (KeyError, ValueError) as err:
+        raise DataError(f"{path}: malformed split manifest ({err})") from None
+
+
+def select(samples: Iterable[Sample], split: str) -> list[Sample]:
+    return [s for s in samples if s.split == split]
+
+
+@lru_cache(maxsize=2)
+def _csv_pixels(csv_path: str) -> list[str]:
+    with open(csv_path, newline="") as fh:
+        return [row["pixels"] for row in csv.DictReader(fh)]
+
+
+def csv_row_image(csv_path: str | os.PathLike[str], row: int) -> Image.Image:
+    """One FER-2013 CSV row as a 48x48 grayscale image."""
+    values = np.array(_csv_pixels(str(csv_path))[row].split(), dtype=np.uint8)
+    side = int(round(len(values) ** 0.5))
+    if side * side != len(values):
+        raise DataError(f"{csv_path}: row {row} has {len(values)} pixels, not a square image")
+    return Image.fromarray(values.reshape(side, side), mode="L")
+
+
+def image_source(root: str | os.PathLike[str], sample: Sample) -> ImageSource:
+    """What to hand to the runtime's `preprocess` for this sample."""
+    root = Path(root)
+    if "#" in sample.path and sample.path.split("#", 1)[0].lower().endswith(".csv"):
+        name, row = sample.path.split("#", 1)
+        return csv_row_image(root / name, int(row))
+    return root / sample.path
