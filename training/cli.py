@@ -1,9 +1,139 @@
-"""CLI commands of this sub-package (registered on the `edge-emotion` app)."""
+"""CLI commands of the training side: `train`, `evaluate` and `synth-data`.
+
+Heavy imports (TensorFlow, matplotlib) happen inside the commands so `edge-emotion --help` is fast.
+"""
 
 from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 
 
+class ClassWeight(StrEnum):
+    none = "none"
+    balanced = "balanced"
+
+
+class Strategy(StrEnum):
+    auto = "auto"
+    none = "none"
+    mirrored = "mirrored"
+
+
+def train_command(
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Dataset: happy/ + sad/ folders, train/{happy,sad} [+ test/], or a "
+        "fer2013.csv. Default: synthetic faces generated into the user cache.",
+    ),
+    arch: str = typer.Option("seed", "--arch", help="Model architecture (see ARCHS)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run directory to create. Default: models/<name>/."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Run name for the default --out (default: the arch name)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing run directory."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Max epochs (recipe: 20)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Batch size (recipe: 32)."),
+    lr: float | None = typer.Option(None, "--lr", help="Adam learning rate (recipe: 1e-5)."),
+    patience: int | None = typer.Option(
+        None, "--patience", help="Early-stopping patience on val loss (recipe: 5)."
+    ),
+    seed: int = typer.Option(42, "--seed", help="Seed of the split, weights and shuffling."),
+    image_size: int = typer.Option(256, "--image-size", help="Square input size in pixels."),
+    channels: int = typer.Option(3, "--channels", help="1 (grayscale) or 3 (RGB)."),
+    augment: bool | None = typer.Option(
+        None,
+        "--augment/--no-augment",
+        help="Flip/rotate/zoom/brightness/contrast in the input pipeline (recipe default: off).",
+    ),
+    class_weight: ClassWeight = typer.Option(
+        ClassWeight.none, "--class-weight", help="Weight the loss to balance the classes."
+    ),
+    strategy: Strategy = typer.Option(
+        Strategy.auto, "--strategy", help="auto: MirroredStrategy only with more than one GPU."
+    ),
+) -> None:
+    """Train a happy-vs-sad classifier and write a complete run directory."""
+    from edge_emotion.training.train import TrainConfig, train
+
+    run_name = name or arch
+    if out is None:
+        out = Path("models") / run_name
+    result = train(
+        TrainConfig(
+            out=out,
+            data=data,
+            arch=arch,
+            force=force,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            patience=patience,
+            augment=augment,
+            seed=seed,
+            image_size=image_size,
+            channels=channels,
+            class_weight=class_weight.value,
+            strategy=strategy.value,
+        )
+    )
+    parts = []
+    for split in ("val", "test"):
+        m = result.metrics.get(split)
+        if m:
+            auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
+            parts.append(f"{split} acc {m['accuracy']:.3f} f1 {m['f1']:.3f} auc {auc}")
+    typer.echo(
+        f"done: {result.epochs_run} epoch(s), best {result.best_epoch}, "
+        f"{result.seconds:.0f}s; {'; '.join(parts)}"
+    )
+    typer.echo(f"run directory: {result.run_dir}")
+
+
+def evaluate_command(
+    model: Path = typer.Option(..., "--model", help="Run directory or a .keras/.h5 file."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Evaluate every image of this dataset instead of the run's split."
+    ),
+    split: str = typer.Option(
+        "test", "--split", help="Split of the run's manifest: train, val or test."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Accuracy, precision, recall, F1, ROC AUC, confusion matrix and support per class."""
+    from edge_emotion.training.evaluate import evaluate, format_table
+
+    result = evaluate(model, data=data, split=split)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        typer.echo(format_table(result))
+
+
+def synth_data_command(
+    out_dir: Path = typer.Argument(..., help="Folder to write happy/ and sad/ into."),
+    count: int = typer.Option(200, "--count", help="Images per class."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same images."),
+    image_size: int = typer.Option(128, "--image-size", help="Square image size in pixels."),
+) -> None:
+    """Write a synthetic happy/sad dataset of procedurally drawn faces."""
+    from edge_emotion.training.synth import generate
+
+    report = generate(out_dir, count, seed=seed, image_size=image_size)
+    typer.echo(
+        f"wrote {2 * report.per_class} images ({report.per_class} per class, "
+        f"{report.image_size}x{report.image_size}) to {report.root}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this sub-package's commands to the app."""
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("synth-data")(synth_data_command)

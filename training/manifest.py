@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from edge_emotion.errors import DataError
 from edge_emotion_runtime.metadata import write_atomic
 from edge_emotion_runtime.preprocess import ImageSource
-
-from edge_emotion.errors import DataError
 
 FIELDS = ("path", "label", "split", "sha256")
 SPLITS = ("train", "val", "test")
@@ -68,7 +67,7 @@ def _csv_pixels(csv_path: str) -> list[str]:
 def csv_row_image(csv_path: str | os.PathLike[str], row: int) -> Image.Image:
     """One FER-2013 CSV row as a 48x48 grayscale image."""
     values = np.array(_csv_pixels(str(csv_path))[row].split(), dtype=np.uint8)
-    side = int(round(len(values) ** 0.5))
+    side = round(len(values) ** 0.5)
     if side * side != len(values):
         raise DataError(f"{csv_path}: row {row} has {len(values)} pixels, not a square image")
     return Image.fromarray(values.reshape(side, side), mode="L")

@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny synthetic dataset and a tiny run trained through the real train path.
+
+Both are session-scoped so the whole suite pays for one synthetic dataset and one 1-epoch run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY_PER_CLASS = 24
+TINY_IMAGE_SIZE = 32
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A happy/ + sad/ folder of 24 synthetic 32x32 JPEG faces per class."""
+    from edge_emotion.training.synth import generate
+
+    root = tmp_path_factory.mktemp("tiny-data")
+    generate(root, TINY_PER_CLASS, seed=7, image_size=TINY_IMAGE_SIZE)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
+    """A run directory: seed arch, 32x32x3, 1 epoch on `tiny_data`, made by the real train code."""
+    from edge_emotion.training.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("tiny-run-parent") / "run"
+    train(
+        TrainConfig(
+            out=out,
+            data=tiny_data,
+            arch="seed",
+            epochs=1,
+            batch_size=16,
+            image_size=TINY_IMAGE_SIZE,
+            channels=3,
+            seed=1,
+            progress=False,
+        )
+    )
+    return out

@@ -1,0 +1,94 @@
+"""Model architectures and their default training recipes.
+
+`ARCHS` maps an architecture name to its builder and the recipe it is trained with by default, so
+adding an architecture is one `register_arch(...)` call. The models take the float32 output of the
+runtime's `preprocess` (already scaled); no preprocessing layers live inside them, which keeps
+exported graphs clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from edge_emotion.errors import UsageError
+from edge_emotion.training.tfenv import import_keras
+from edge_emotion_runtime.preprocess import PreprocessSpec
+
+Builder = Callable[[PreprocessSpec], Any]  # spec -> keras.Model
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Default hyper-parameters of an architecture; every field can be overridden by a flag."""
+
+    lr: float = 1e-5
+    epochs: int = 20
+    batch_size: int = 32
+    patience: int = 5
+    augment: bool = False
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    builder: Builder
+    recipe: Recipe
+    description: str = ""
+
+
+ARCHS: dict[str, Arch] = {}
+
+
+def register_arch(
+    name: str, builder: Builder, recipe: Recipe | None = None, description: str = ""
+) -> Arch:
+    """Add (or replace) an architecture in the registry."""
+    arch = Arch(name=name, builder=builder, recipe=recipe or Recipe(), description=description)
+    ARCHS[name] = arch
+    return arch
+
+
+def get_arch(name: str) -> Arch:
+    try:
+        return ARCHS[name]
+    except KeyError:
+        known = ", ".join(sorted(ARCHS))
+        raise UsageError(f"unknown --arch {name!r} (known: {known})") from None
+
+
+def build_model(arch: str, spec: PreprocessSpec) -> Any:
+    """A fresh, uncompiled Keras model of `arch` for inputs shaped like `spec`."""
+    return get_arch(arch).builder(spec)
+
+
+def build_seed(spec: PreprocessSpec) -> Any:
+    """The seed notebook's CNN, layer for layer (59,076,673 parameters at 256x256x3).
+
+    Three 3x3 'valid' convolutions (32, 64, 128 filters, ReLU) each followed by 2x2 max pooling,
+    then Flatten -> Dense 512 ReLU -> Dropout 0.5 -> Dense 1 sigmoid = P(labels[1]). The Dense
+    input size follows the image size.
+    """
+    keras = import_keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=spec.shape, name="image")
+    x = layers.Conv2D(32, (3, 3), activation="relu", name="conv1")(inputs)
+    x = layers.MaxPooling2D(name="pool1")(x)
+    x = layers.Conv2D(64, (3, 3), activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(name="pool2")(x)
+    x = layers.Conv2D(128, (3, 3), activation="relu", name="conv3")(x)
+    x = layers.MaxPooling2D(name="pool3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(512, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="p_sad")(x)
+    return keras.Model(inputs, outputs, name="seed_cnn")
+
+
+register_arch(
+    "seed",
+    build_seed,
+    Recipe(lr=1e-5, epochs=20, batch_size=32, patience=5, augment=False),
+    description="the seed notebook's 3-conv CNN (59M parameters at 256x256x3)",
+)
