@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from edge_emotion_runtime.classifier import Classifier, Prediction
 from edge_emotion_runtime.errors import EdgeEmotionError, ImageError, ModelError
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD
 from edge_emotion_runtime.preprocess import PreprocessSpec, load_image, preprocess, to_pixels
@@ -15,9 +16,11 @@ from edge_emotion_runtime.preprocess import PreprocessSpec, load_image, preproce
 __all__ = [
     "DEFAULT_LABELS",
     "DEFAULT_THRESHOLD",
+    "Classifier",
     "EdgeEmotionError",
     "ImageError",
     "ModelError",
+    "Prediction",
     "PreprocessSpec",
     "__version__",
     "load_image",

@@ -23,3 +23,9 @@ class UsageError(EdgeEmotionError):
     """Bad arguments or paths given by the user."""
 
     exit_code = 2
+
+
+class BackendError(EdgeEmotionError):
+    """No usable TFLite interpreter (or the one asked for is not installed)."""
+
+    exit_code = 2

@@ -13,8 +13,11 @@ DEFAULT_THRESHOLD: float = 0.5
 POSITIVE_INDEX: int = 1
 
 
-def decide(p_positive: float, labels: tuple[str, ...] = DEFAULT_LABELS,
-           threshold: float = DEFAULT_THRESHOLD) -> tuple[str, float]:
+def decide(
+    p_positive: float,
+    labels: tuple[str, ...] = DEFAULT_LABELS,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> tuple[str, float]:
     """Return (label, probability of that label) for one sigmoid output."""
     if p_positive > threshold:
         return labels[POSITIVE_INDEX], float(p_positive)

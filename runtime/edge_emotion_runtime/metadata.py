@@ -116,7 +116,8 @@ def embed(flatbuffer: bytes, metadata: ModelMetadata) -> bytes:
     metadata = replace(metadata, model_bytes=len(flatbuffer), model_sha256=sha256_bytes(flatbuffer))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(METADATA_FILENAME, json.dumps(metadata.to_dict(), indent=2, sort_keys=True))
+        text = json.dumps(metadata.to_dict(), indent=2, sort_keys=True)
+        archive.writestr(METADATA_FILENAME, text)
     return flatbuffer + buffer.getvalue()
 
 

@@ -11,14 +11,14 @@ import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edge_emotion_runtime.errors import ImageError
 
-ImageSource = Union[str, os.PathLike, bytes, Image.Image]
+ImageSource = str | os.PathLike | bytes | Image.Image
 
 # Decompression-bomb guard: far above any face photo, far below what exhausts a small device.
 MAX_PIXELS = 40_000_000
@@ -146,7 +146,9 @@ def _drop_alpha(image: Image.Image, background: int) -> Image.Image:
     return image
 
 
-def to_pixels(source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def to_pixels(
+    source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     """Decode, orient, convert mode and resize: uint8 array of shape `spec.shape`."""
     image = load_image(source, max_pixels=max_pixels)
     try:
@@ -170,6 +172,8 @@ def scale(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     return out
 
 
-def preprocess(source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def preprocess(
+    source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
     """float32 array of shape `spec.shape`, exactly what the float model takes."""
     return scale(to_pixels(source, spec, max_pixels=max_pixels), spec)

@@ -1,0 +1,327 @@
+"""Classify face images with one TFLite model: the device-side Python API.
+
+`Classifier.load` creates the interpreter once and checks that the model is shaped like ours
+(one (1,H,W,C) input with C in {1,3}, one scalar output) before any image is touched, so a wrong
+file fails at load time with one clear line instead of deep inside `invoke()`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from edge_emotion_runtime import backends
+from edge_emotion_runtime.errors import ImageError, ModelError
+from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
+from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata, strip
+from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, scale, to_pixels
+from edge_emotion_runtime.quantization import (
+    FLOAT_DTYPES,
+    INTEGER_DTYPES,
+    dequantize,
+    params_from_details,
+    quantize,
+    same_params,
+)
+
+# Bytes 4..8 of every TFLite flatbuffer.
+TFLITE_IDENTIFIER = b"TFL3"
+
+
+class ModelWarning(UserWarning):
+    """Something about the model is usable but worth one line (no metadata, failed validation)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified image. `probability` is that of `label`; `ms` is the model time only
+    (quantize, invoke, dequantize), not decoding the image."""
+
+    path: str | None
+    label: str
+    probability: float
+    p_happy: float
+    ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _shape(shape: Any) -> str:
+    return "x".join(str(int(d)) for d in shape)
+
+
+class Classifier:
+    """A loaded model plus its metadata. Use `Classifier.load(path)`.
+
+    One interpreter is reused for every call; calls are serialised with a lock because a TFLite
+    interpreter is not thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        interpreter: Any,
+        backend: backends.Backend,
+        metadata: ModelMetadata,
+        has_metadata: bool,
+        model_content: bytes,
+        threads: int | None,
+        use_xnnpack: bool,
+    ) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.has_metadata = has_metadata
+        self.backend = backend.name
+        self.backend_version = backend.version
+        self.threads = threads
+        self.use_xnnpack = use_xnnpack
+        self._interpreter = interpreter
+        # The interpreter reads the flatbuffer from this buffer for its whole life.
+        self._model_content = model_content
+        self._lock = threading.Lock()
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        self._input_index = inp["index"]
+        self._output_index = out["index"]
+        self.input_quantization: QuantParams = params_from_details(inp)
+        self.output_quantization: QuantParams = params_from_details(out)
+        self._output_size = int(np.prod(out["shape"]))
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        backend: str = "auto",
+        use_xnnpack: bool = True,
+    ) -> Classifier:
+        """Open a `.tflite` model (with or without embedded metadata) on the chosen backend.
+
+        Raises ModelError for a missing/unreadable/non-TFLite file or a model not shaped like a
+        single-sigmoid image classifier, BackendError when no interpreter is available.
+        """
+        path = Path(path)
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ModelError(f"threads must be a positive integer, got {threads!r}")
+        if not path.exists():
+            raise ModelError(f"{path}: no such model file")
+        if path.is_dir():
+            raise ModelError(f"{path}: is a directory, not a .tflite model")
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ModelError(f"{path}: cannot read model ({err.strerror or err})") from None
+        flatbuffer = strip(data)
+        if len(flatbuffer) < 8 or flatbuffer[4:8] != TFLITE_IDENTIFIER:
+            raise ModelError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
+        metadata = read_metadata(path)
+        chosen = backends.resolve(backend)
+        try:
+            interpreter = chosen.create(flatbuffer, threads=threads, use_xnnpack=use_xnnpack)
+        except (ValueError, RuntimeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelError(f"{path}: {chosen.name} cannot load this model ({first})") from None
+        has_metadata = metadata is not None
+        metadata = _check_model(path, interpreter, metadata)
+        return cls(
+            path=path,
+            interpreter=interpreter,
+            backend=chosen,
+            metadata=metadata,
+            has_metadata=has_metadata,
+            model_content=flatbuffer,
+            threads=threads,
+            use_xnnpack=use_xnnpack,
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def spec(self) -> PreprocessSpec:
+        return self.metadata.preprocess
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.metadata.labels
+
+    @property
+    def threshold(self) -> float:
+        return self.metadata.threshold
+
+    def describe(self) -> str:
+        """One line: model, shape, I/O types, backend."""
+        s = self.spec
+        return (
+            f"{self.path.name}: {s.height}x{s.width}x{s.channels} "
+            f"{self.input_quantization.dtype}->{self.output_quantization.dtype}, "
+            f"mode {self.metadata.export_mode}, backend {self.backend} {self.backend_version}"
+        )
+
+    # ------------------------------------------------------------------ inference
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(labels[positive_index]) for float32 inputs shaped (N,H,W,C) or (H,W,C) -> (N,).
+
+        Inputs are the *preprocessed* floats (as `preprocess.scale` returns); quantized models
+        get them quantized with the input tensor's parameters, and outputs come back dequantized.
+        """
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape == self.spec.shape:
+            x = x[None]
+        if x.ndim != 4 or x.shape[1:] != self.spec.shape:
+            raise ValueError(
+                f"expected input shaped (N,{','.join(map(str, self.spec.shape))}), got {x.shape}"
+            )
+        out = np.empty(len(x), dtype=np.float32)
+        for i in range(len(x)):
+            out[i] = self._invoke(x[i : i + 1])
+        return out
+
+    def predict(self, source: Any) -> Prediction:
+        """Classify one image: a path, bytes, a PIL image, or a numpy array.
+
+        Arrays: uint8 shaped exactly like the model input are taken as already-resized pixels,
+        float arrays of that shape as already-preprocessed input, any other uint8 HxW / HxWxC
+        array as a picture to convert and resize. Raises ImageError for an unusable image.
+        """
+        path = str(source) if isinstance(source, (str, os.PathLike)) else None
+        x = self._prepare(source)
+        start = time.perf_counter()
+        p = self._invoke(x[None])
+        ms = (time.perf_counter() - start) * 1000.0
+        return self._decide(p, path, ms)
+
+    def predict_many(self, sources: Iterable[Any]) -> list[Prediction]:
+        """`predict` for each item, in order; the first bad image raises its ImageError."""
+        return [self.predict(s) for s in sources]
+
+    # ------------------------------------------------------------------ internals
+    def _prepare(self, source: Any) -> np.ndarray:
+        spec = self.spec
+        if isinstance(source, np.ndarray):
+            if source.shape == spec.shape and source.dtype == np.uint8:
+                return scale(source, spec)
+            if source.shape == spec.shape and np.issubdtype(source.dtype, np.floating):
+                return source.astype(np.float32, copy=False)
+            if source.dtype != np.uint8 or source.ndim not in (2, 3):
+                raise ImageError(
+                    f"<array>: expected uint8 HxW or HxWxC pixels or a {spec.shape} input, "
+                    f"got {source.dtype} {source.shape}"
+                )
+            arr = source[:, :, 0] if source.ndim == 3 and source.shape[2] == 1 else source
+            try:
+                source = Image.fromarray(arr)
+            except (TypeError, ValueError) as err:
+                raise ImageError(f"<array>: not an image array ({err})") from None
+        return scale(to_pixels(source, spec, max_pixels=MAX_PIXELS), spec)
+
+    def _invoke(self, x: np.ndarray) -> float:
+        q = quantize(x, self.input_quantization)
+        with self._lock:
+            self._interpreter.set_tensor(self._input_index, q)
+            self._interpreter.invoke()
+            raw = self._interpreter.get_tensor(self._output_index)
+        return float(dequantize(raw, self.output_quantization).reshape(-1)[0])
+
+    def _decide(self, p_positive: float, path: str | None, ms: float) -> Prediction:
+        meta = self.metadata
+        p_positive = min(max(p_positive, 0.0), 1.0)
+        probs = [1.0 - p_positive, 1.0 - p_positive]
+        probs[meta.positive_index] = p_positive
+        index = meta.positive_index if p_positive > meta.threshold else 1 - meta.positive_index
+        happy = meta.labels.index("happy") if "happy" in meta.labels else 0
+        return Prediction(
+            path=path,
+            label=meta.labels[index],
+            probability=float(probs[index]),
+            p_happy=float(probs[happy]),
+            ms=ms,
+        )
+
+
+def _check_model(path: Path, interpreter: Any, metadata: ModelMetadata | None) -> ModelMetadata:
+    """Validate tensor shapes/types against our contract; synthesise metadata for a bare model."""
+    inputs = interpreter.get_input_details()
+    outputs = interpreter.get_output_details()
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelError(
+            f"{path}: expected 1 input and 1 output tensor, model has {len(inputs)} and "
+            f"{len(outputs)}"
+        )
+    inp, out = inputs[0], outputs[0]
+    shape = tuple(int(d) for d in inp["shape"])
+    if len(shape) != 4 or shape[0] != 1 or shape[3] not in (1, 3) or min(shape) < 1:
+        raise ModelError(
+            f"{path}: unexpected input shape {_shape(shape)}; expected 1xHxWxC with C = 1 or 3"
+        )
+    if int(np.prod(out["shape"])) != 1:
+        raise ModelError(
+            f"{path}: unexpected output shape {_shape(out['shape'])}; expected one sigmoid value"
+        )
+    for role, detail in (("input", inp), ("output", out)):
+        dtype = np.dtype(detail["dtype"]).name
+        if dtype not in (*FLOAT_DTYPES, *INTEGER_DTYPES):
+            raise ModelError(f"{path}: unsupported {role} type {dtype}")
+    try:
+        in_q, out_q = params_from_details(inp), params_from_details(out)
+    except ValueError as err:
+        raise ModelError(f"{path}: {err}") from None
+    for role, q in (("input", in_q), ("output", out_q)):
+        if q.dtype in INTEGER_DTYPES and not q.scale > 0:
+            raise ModelError(f"{path}: {q.dtype} {role} tensor has no quantization scale")
+    _, height, width, channels = shape
+    if metadata is None:
+        warnings.warn(
+            f"{path}: no embedded metadata; assuming {height}x{width}x{channels} input scaled to "
+            f"[0,1] and labels {'/'.join(DEFAULT_LABELS)}",
+            ModelWarning,
+            stacklevel=3,
+        )
+        return ModelMetadata(
+            preprocess=PreprocessSpec(height=height, width=width, channels=channels),
+            labels=DEFAULT_LABELS,
+            threshold=DEFAULT_THRESHOLD,
+            positive_index=POSITIVE_INDEX,
+            input_quantization=in_q,
+            output_quantization=out_q,
+        )
+    spec = metadata.preprocess
+    if spec.shape != (height, width, channels):
+        raise ModelError(
+            f"{path}: model input is {height}x{width}x{channels} but its metadata says "
+            f"{_shape(spec.shape)}"
+        )
+    if len(metadata.labels) != 2 or metadata.positive_index not in (0, 1):
+        raise ModelError(
+            f"{path}: metadata must name 2 labels and a positive index of 0 or 1, got "
+            f"{list(metadata.labels)} / {metadata.positive_index}"
+        )
+    for role, declared, actual in (
+        ("input", metadata.input_quantization, in_q),
+        ("output", metadata.output_quantization, out_q),
+    ):
+        if declared is not None and not same_params(declared, actual):
+            warnings.warn(
+                f"{path}: metadata {role} quantization {declared} differs from the model's "
+                f"{actual}; using the model's",
+                ModelWarning,
+                stacklevel=3,
+            )
+    if metadata.validation_status == "failed":
+        warnings.warn(
+            f"{path}: this model FAILED validation at export; use it for inspection only",
+            ModelWarning,
+            stacklevel=3,
+        )
+    return metadata.with_updates(input_quantization=in_q, output_quantization=out_q)
