@@ -14,8 +14,10 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,22 +50,65 @@ class Backend:
         return f"{self.name} {self.version}"
 
     def create(
-        self, model_content: bytes, *, threads: int | None = None, use_xnnpack: bool = True
+        self,
+        model_content: bytes,
+        *,
+        threads: int | None = None,
+        use_xnnpack: bool = True,
+        quiet: bool = False,
     ) -> Any:
-        """A new interpreter with tensors allocated; the caller keeps `model_content` alive."""
+        """A new interpreter with tensors allocated; the caller keeps `model_content` alive.
+
+        With `quiet`, the interpreter's native "INFO: Created ... XNNPACK delegate" chatter is
+        dropped; any other native output is passed on, and on failure it is folded into the
+        raised error so the user still sees one complete line.
+        """
         kwargs: dict[str, Any] = {"model_content": model_content, "num_threads": threads}
         if not use_xnnpack:
             kwargs["experimental_op_resolver_type"] = (
                 self.op_resolver_type.BUILTIN_WITHOUT_DEFAULT_DELEGATES
             )
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns that it is deprecated in favour of LiteRT on every
-            # construction; the CLI already said so once.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            interpreter = self.interpreter_class(**kwargs)
-        interpreter.allocate_tensors()
+        native: list[str] = []
+        try:
+            with _native_stderr(native, enabled=quiet), warnings.catch_warnings():
+                # tf.lite.Interpreter warns that it is deprecated in favour of LiteRT on every
+                # construction; `resolve` already said so once.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                interpreter = self.interpreter_class(**kwargs)
+                interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as err:
+            detail = [line for line in native if not line.startswith("INFO:")]
+            if detail:
+                raise type(err)(f"{err}; {' '.join(detail[-2:])}") from None
+            raise
+        for line in native:
+            if not line.startswith("INFO:"):
+                print(line, file=sys.stderr)
         return interpreter
+
+
+@contextmanager
+def _native_stderr(lines: list[str], *, enabled: bool) -> Iterator[None]:
+    """Capture what C++ code writes to file descriptor 2 into `lines` (no-op unless enabled)."""
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
 
 
 def _version(name: str, module: Any) -> str:
@@ -106,7 +151,10 @@ _cache: dict[str, Backend] = {}
 
 def is_installed(name: str) -> bool:
     """True when the backend's top-level package can be found (without importing it)."""
-    return importlib.util.find_spec(_MODULES[name]) is not None
+    try:
+        return importlib.util.find_spec(_MODULES[name]) is not None
+    except (ImportError, ValueError):  # e.g. sys.modules[name] = None blocks the package
+        return False
 
 
 def _load(name: str) -> Backend:

@@ -107,11 +107,13 @@ class Classifier:
         threads: int | None = None,
         backend: str = "auto",
         use_xnnpack: bool = True,
+        quiet: bool = False,
     ) -> Classifier:
         """Open a `.tflite` model (with or without embedded metadata) on the chosen backend.
 
         Raises ModelError for a missing/unreadable/non-TFLite file or a model not shaped like a
         single-sigmoid image classifier, BackendError when no interpreter is available.
+        `quiet` drops the interpreter's native INFO lines (the CLI uses it).
         """
         path = Path(path)
         if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -130,7 +132,9 @@ class Classifier:
         metadata = read_metadata(path)
         chosen = backends.resolve(backend)
         try:
-            interpreter = chosen.create(flatbuffer, threads=threads, use_xnnpack=use_xnnpack)
+            interpreter = chosen.create(
+                flatbuffer, threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
+            )
         except (ValueError, RuntimeError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelError(f"{path}: {chosen.name} cannot load this model ({first})") from None

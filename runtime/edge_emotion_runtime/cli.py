@@ -182,7 +182,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     from edge_emotion_runtime.classifier import Classifier
 
     classifier = Classifier.load(
-        path, threads=args.threads, backend=args.backend, use_xnnpack=not args.no_xnnpack
+        path,
+        threads=args.threads,
+        backend=args.backend,
+        use_xnnpack=not args.no_xnnpack,
+        quiet=not args.verbose,
     )
     if args.verbose:
         print(f"model: {classifier.describe()}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -82,46 +83,75 @@ def _describe(source: ImageSource) -> str:
 
 
 def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode fully (first frame of animations), upright per EXIF, or raise one `ImageError`."""
+    """Decode fully (first frame of animations), upright per EXIF, or raise one `ImageError`.
+
+    Returns a new image that owns its pixels (the file is closed). Every failure a malformed
+    file can provoke inside Pillow becomes an ImageError: plugins raise many exception types
+    on hostile input, and one bad photo must never take down a batch.
+    """
     name = _describe(source)
     if isinstance(source, Image.Image):
-        image = source
-    else:
-        if isinstance(source, (str, os.PathLike)):
-            path = Path(source)
+        return _decode(source, name, max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
             if not path.exists():
                 raise ImageError(f"{name}: no such file")
             if path.is_dir():
                 raise ImageError(f"{name}: is a directory, not an image")
             if path.stat().st_size == 0:
                 raise ImageError(f"{name}: empty file (0 bytes)")
-            fp: Any = path
-        else:
-            if not source:
-                raise ImageError(f"{name}: empty input (0 bytes)")
-            fp = io.BytesIO(source)
-        try:
-            image = Image.open(fp)
-        except UnidentifiedImageError:
-            raise ImageError(f"{name}: not an image file Pillow can read") from None
         except OSError as err:
-            raise ImageError(f"{name}: cannot open image ({err})") from None
-        except Image.DecompressionBombError:
-            raise ImageError(f"{name}: image too large (decompression-bomb guard)") from None
+            raise ImageError(f"{name}: cannot access file ({err.strerror or err})") from None
+        fp: Any = path
+    else:
+        if not source:
+            raise ImageError(f"{name}: empty input (0 bytes)")
+        fp = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            # Our own, lower pixel limit below gives the user a clearer message.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(fp)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: image too large (decompression-bomb guard)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file Pillow can read") from None
+    except OSError as err:
+        raise ImageError(f"{name}: cannot open image ({err.strerror or err})") from None
+    except Exception as err:
+        raise ImageError(f"{name}: malformed image header ({_reason(err)})") from None
+    with opened:
+        return _decode(opened, name, max_pixels)
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+
+
+def _decode(image: Image.Image, name: str, max_pixels: int) -> Image.Image:
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(
             f"{name}: image is {width}x{height} = {width * height:,} pixels, above the limit of "
-            f"{max_pixels:,}"
+            f"{max_pixels:,} (decompression-bomb guard)"
         )
+    if width < 1 or height < 1:
+        raise ImageError(f"{name}: image has no pixels ({width}x{height})")
     try:
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)
         image.load()
-        image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise ImageError(f"{name}: corrupt or truncated image ({err})") from None
-    return image
+        # Always a new image (a copy when there is no EXIF orientation), so the caller's file
+        # can be closed.
+        return ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: image too large (decompression-bomb guard)") from None
+    except MemoryError:
+        raise ImageError(f"{name}: out of memory decoding image") from None
+    except Exception as err:
+        raise ImageError(f"{name}: corrupt or truncated image ({_reason(err)})") from None
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
@@ -129,10 +159,10 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     if image.mode in _SIXTEEN_BIT_MODES:
         arr = np.asarray(image, dtype=np.float64)
         arr = np.clip(arr, 0, 65535) / 257.0
-        return Image.fromarray(np.rint(arr).astype(np.uint8), mode="L")
+        return Image.fromarray(np.rint(arr).astype(np.uint8))
     if image.mode == "F":
         arr = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
-        return Image.fromarray(np.rint(arr).astype(np.uint8), mode="L")
+        return Image.fromarray(np.rint(arr).astype(np.uint8))
     return image
 
 
@@ -157,8 +187,8 @@ def to_pixels(
         if image.size != (spec.width, spec.height):
             image = image.resize((spec.width, spec.height), resample=_RESAMPLE[spec.resample])
         pixels = np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError) as err:
-        raise ImageError(f"{_describe(source)}: cannot convert image ({err})") from None
+    except Exception as err:
+        raise ImageError(f"{_describe(source)}: cannot convert image ({_reason(err)})") from None
     if spec.channels == 1:
         pixels = pixels[:, :, None]
     return pixels
