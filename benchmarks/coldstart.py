@@ -1,0 +1,141 @@
+"""Cold start: wall time of a whole fresh process to its first printed result, and its peak RSS.
+
+The clock starts just before `fork/exec` and stops when the first line arrives on the child's
+stdout (the answer for one image), so it covers interpreter start-up, imports, model load,
+image decoding and the first inference. Peak RSS comes from `os.wait4`, the kernel's own
+accounting of that one child (ru_maxrss), so there is no sampling gap as with polling.
+"Cold" means a fresh process; the OS page cache is warm after the first repetition, which is why
+several repetitions are taken and the median is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from edge_emotion.benchmarks.plan import Interpreter
+
+
+@dataclass(frozen=True)
+class ColdRun:
+    wall_ms: float  # start -> first stdout line
+    exit_ms: float  # start -> process exit
+    peak_rss_mb: float
+    returncode: int
+    first_line: str
+    stderr_tail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _env(interpreter: Interpreter) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if interpreter.pythonpath:
+        parts = [*interpreter.pythonpath, env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in parts if p)
+    return env
+
+
+def run_once(command: list[str], env: dict[str, str], timeout_s: float = 600.0) -> ColdRun:
+    """Start `command`, time its first stdout line, reap it with wait4 for the peak RSS."""
+    with tempfile.TemporaryFile() as err_file:
+        start = time.perf_counter_ns()
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=err_file, stdin=subprocess.DEVNULL, env=env
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        first_ns = time.perf_counter_ns()
+        proc.stdout.read()
+        proc.stdout.close()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.002)
+        exit_ns = time.perf_counter_ns()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err_file.seek(0)
+        tail = err_file.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+    kib = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    return ColdRun(
+        wall_ms=(first_ns - start) / 1e6,
+        exit_ms=(exit_ns - start) / 1e6,
+        peak_rss_mb=kib / 1024,
+        returncode=proc.returncode,
+        first_line=first.decode("utf-8", "replace").strip(),
+        stderr_tail=" | ".join(tail),
+    )
+
+
+def runtime_cli(interpreter: Interpreter) -> list[str]:
+    """How to start `edge-emotion-run` with this Python: its console script, else `-m`."""
+    script = os.path.join(os.path.dirname(interpreter.python), "edge-emotion-run")
+    if not interpreter.pythonpath and os.access(script, os.X_OK):
+        return [script]
+    return [interpreter.python, "-m", "edge_emotion_runtime.cli"]
+
+
+def tflite_command(
+    interpreter: Interpreter,
+    model: str,
+    backend: str,
+    threads: int | None,
+    xnnpack: bool,
+    image: str,
+) -> list[str]:
+    command = [*runtime_cli(interpreter), "--model", model, "--backend", backend]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    if not xnnpack:
+        command.append("--no-xnnpack")
+    return [*command, image]
+
+
+def keras_command(interpreter: Interpreter, model: str, image: str, spec_json: str) -> list[str]:
+    return [
+        interpreter.python,
+        "-P",
+        "-m",
+        "edge_emotion.benchmarks.worker",
+        "keras-cold",
+        model,
+        image,
+        spec_json,
+    ]
+
+
+def measure(command: list[str], interpreter: Interpreter, repeats: int) -> dict[str, Any]:
+    """`repeats` cold starts of one command: every run, the median wall time, the max RSS."""
+    env = _env(interpreter)
+    runs = [run_once(command, env) for _ in range(max(1, repeats))]
+    ok = [r for r in runs if r.returncode == 0 and r.first_line]
+    out: dict[str, Any] = {"command": command, "runs": [r.to_dict() for r in runs]}
+    if not ok:
+        bad = runs[-1]
+        out["status"] = "failed"
+        detail = bad.stderr_tail or bad.first_line or "no output"
+        out["reason"] = f"exit {bad.returncode}: {detail}"
+        return out
+    walls = sorted(r.wall_ms for r in ok)
+    out.update(
+        status="ok",
+        wall_ms_median=statistics.median(walls),
+        wall_ms_min=walls[0],
+        peak_rss_mb=max(r.peak_rss_mb for r in ok),
+        first_line=ok[0].first_line,
+    )
+    return out

@@ -1,0 +1,211 @@
+"""Which rows a benchmark measures, and which Python process measures each group of them.
+
+Rows: Keras direct call, Keras `predict`, then every exported variant on every requested
+interpreter backend at every thread count, plus int8 with the XNNPACK delegate off. A variant
+file that does not exist or a backend with no interpreter becomes a *skipped* row with a reason,
+so the table always says what was not measured and why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+VARIANTS = ("float32", "float16", "dynamic", "int8")
+BACKENDS = ("litert", "tflite", "tensorflow")
+KERAS_KINDS = ("keras_direct", "keras_predict")
+TFLITE_VENV_NAME = ".venv-tflite"
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """One line of the table: what is measured and how."""
+
+    id: str
+    kind: str  # "keras_direct", "keras_predict" or "tflite"
+    variant: str  # "keras" or an export mode
+    backend: str  # "keras" or an interpreter backend
+    threads: int | None  # None: the framework's default
+    xnnpack: bool
+    model_path: str
+    evaluate: bool  # compute accuracy here (else copied from `metrics_from`)
+    metrics_from: str | None = None
+    skip_reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "keras_direct":
+            return "keras model(x)"
+        if self.kind == "keras_predict":
+            return "keras predict"
+        suffix = "" if self.xnnpack else " no-xnnpack"
+        return f"{self.variant} {self.backend} t{self.threads}{suffix}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["label"] = self.label
+        return data
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python executable that runs worker processes for some backends."""
+
+    python: str
+    # Extra PYTHONPATH entries (the runtime package for a venv where it is not installed).
+    pythonpath: tuple[str, ...] = ()
+    # How the worker is started: as a module of the installed toolkit, or by file path.
+    worker_as_module: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    """Rows measured together in one fresh process."""
+
+    name: str
+    interpreter: Interpreter
+    rows: tuple[RowSpec, ...] = field(default_factory=tuple)
+
+
+def repo_root() -> Path:
+    """The source checkout (the toolkit is installed editable from it)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def runtime_source_dir() -> Path:
+    import edge_emotion_runtime
+
+    return Path(edge_emotion_runtime.__file__).resolve().parent.parent
+
+
+def _imports(python: str, module: str) -> bool:
+    try:
+        proc = subprocess.run(
+            [python, "-c", f"import {module}"], capture_output=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def resolve_tflite_python(explicit: str | None) -> tuple[Interpreter | None, str]:
+    """The Python to run tflite-runtime rows with, or None and the reason there is none.
+
+    tflite-runtime 2.14 is built against numpy 1.x, so it usually lives in its own venv:
+    `--tflite-python`, else `.venv-tflite/` in the checkout or the current directory, else this
+    interpreter if it happens to have tflite-runtime.
+    """
+    candidates: list[str] = []
+    if explicit:
+        found = shutil.which(explicit) if os.sep not in explicit else explicit
+        if not found or not os.access(found, os.X_OK):
+            return None, f"--tflite-python {explicit}: not an executable"
+        candidates.append(found)
+    else:
+        for base in (repo_root(), Path.cwd()):
+            venv_python = base / TFLITE_VENV_NAME / "bin" / "python"
+            if venv_python.exists():
+                candidates.append(str(venv_python))
+        candidates.append(sys.executable)
+    for python in dict.fromkeys(candidates):
+        if not _imports(python, "tflite_runtime.interpreter"):
+            continue
+        path: tuple[str, ...] = ()
+        if not _imports(python, "edge_emotion_runtime"):
+            path = (str(runtime_source_dir()),)
+        return Interpreter(python=python, pythonpath=path, worker_as_module=False), ""
+    where = explicit or f"{sys.executable} or {TFLITE_VENV_NAME}/"
+    return None, (
+        f"tflite-runtime is not installed in {where} (it needs numpy<2; create a venv "
+        "with scripts/setup-tflite.sh or pass --tflite-python)"
+    )
+
+
+def build_plan(
+    run_path: Path,
+    backends: list[str],
+    threads: list[int],
+    tflite: Interpreter | None,
+    tflite_reason: str,
+) -> list[Group]:
+    """Groups of rows in measurement order (Keras first: it is the reference)."""
+    here = Interpreter(python=sys.executable)
+    export_dir = run_path / "export"
+    keras_model = str(run_path / "model.keras")
+    keras_rows = (
+        RowSpec(
+            "keras_direct",
+            "keras_direct",
+            "keras",
+            "keras",
+            None,
+            False,
+            keras_model,
+            evaluate=True,
+        ),
+        RowSpec(
+            "keras_predict",
+            "keras_predict",
+            "keras",
+            "keras",
+            None,
+            False,
+            keras_model,
+            evaluate=False,
+            metrics_from="keras_direct",
+        ),
+    )
+    groups = [Group("keras", here, keras_rows)]
+
+    variants = [v for v in VARIANTS]
+    variants += sorted(p.stem for p in export_dir.glob("*.tflite") if p.stem not in VARIANTS)
+    for backend in backends:
+        interpreter = here
+        backend_reason = None
+        if backend == "tflite":
+            interpreter = tflite or here
+            backend_reason = None if tflite else tflite_reason
+        rows: list[RowSpec] = []
+        configs = [(v, True) for v in variants] + [("int8", False)]
+        for variant, xnnpack in configs:
+            model = export_dir / f"{variant}.tflite"
+            reason = backend_reason
+            if reason is None and not model.is_file():
+                reason = (
+                    f"{model.name} not found in {export_dir} (run `edge-emotion export "
+                    f"--model {run_path} --quantize {variant}`)"
+                )
+            first: str | None = None
+            for t in threads:
+                row_id = f"{variant}-{backend}-t{t}{'' if xnnpack else '-noxnnpack'}"
+                rows.append(
+                    RowSpec(
+                        row_id,
+                        "tflite",
+                        variant,
+                        backend,
+                        t,
+                        xnnpack,
+                        str(model),
+                        evaluate=first is None,
+                        metrics_from=first,
+                        skip_reason=reason,
+                    )
+                )
+                first = first or row_id
+        groups.append(Group(backend, interpreter, tuple(rows)))
+    return groups
+
+
+def isolate_rows(groups: list[Group]) -> list[Group]:
+    """One process per row instead of per backend (slower; for checking interference)."""
+    out: list[Group] = []
+    for group in groups:
+        for row in group.rows:
+            out.append(Group(row.id, group.interpreter, (row,)))
+    return out

@@ -1,0 +1,246 @@
+"""Render a benchmark document as an aligned text table and as markdown.
+
+Both are produced from benchmark.json alone, so the committed markdown always matches the JSON
+next to it (and `python -m edge_emotion.benchmarks.report benchmark.json` re-renders it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+COLUMNS = (
+    ("row", "row"),
+    ("p50 ms", "p50"),
+    ("mean±std ms", "mean"),
+    ("p99 ms", "p99"),
+    ("img/s", "ips"),
+    ("speed-up", "speedup"),
+    ("load ms", "load"),
+    ("1st ms", "first"),
+    ("cold ms", "cold"),
+    ("RSS MB", "rss"),
+    ("size", "size"),
+    ("size ×", "size_ratio"),
+    ("acc", "acc"),
+    ("Δacc", "dacc"),
+    ("F1", "f1"),
+    ("AUC", "auc"),
+    ("agree", "agree"),
+    ("XNNPACK", "xnn"),
+)
+
+
+def _size(n: int | None) -> str:
+    if not n:
+        return "-"
+    for unit, div in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n} B"
+
+
+def _ms(v: float | None) -> str:
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def _xnn(row: dict[str, Any]) -> str:
+    if row.get("kind") != "tflite":
+        return "-"
+    if not row.get("xnnpack"):
+        return "off"
+    info = row.get("xnnpack_delegate") or {}
+    if info.get("nodes_replaced") is not None:
+        return f"{info['nodes_replaced']}/{info['nodes_total']} nodes"
+    if info.get("delegate_nodes"):
+        return f"on ({info['delegate_nodes']} part.)"
+    return "on"
+
+
+def cells(row: dict[str, Any]) -> dict[str, str]:
+    """Display strings of one row (skipped/failed rows only carry their reason)."""
+    out = {key: "-" for _, key in COLUMNS}
+    out["row"] = row["label"]
+    lat = row.get("latency")
+    if row.get("status") != "ok" or not lat:
+        return out
+    ratios = row.get("ratios", {})
+    metrics = row.get("metrics") or {}
+    cold = row.get("cold_start") or {}
+    out.update(
+        p50=_ms(lat["p50_ms"]),
+        mean=f"{_ms(lat['mean_ms'])}±{_ms(lat['std_ms'])}",
+        p99=_ms(lat["p99_ms"]),
+        ips=f"{lat['images_per_s']:.0f}"
+        if lat["images_per_s"] >= 10
+        else f"{lat['images_per_s']:.1f}",
+        speedup=f"{ratios['speedup_p50']:.2f}x" if "speedup_p50" in ratios else "-",
+        load=_ms(row.get("load_ms")),
+        first=_ms(row.get("first_inference_ms")),
+        cold=_ms(cold.get("wall_ms_median")) if cold.get("status") == "ok" else "-",
+        rss=f"{cold['peak_rss_mb']:.0f}" if cold.get("status") == "ok" else "-",
+        size=_size(row.get("file_bytes")),
+        size_ratio=f"{ratios['size_ratio']:.3f}" if "size_ratio" in ratios else "-",
+        acc=f"{metrics['accuracy']:.4f}" if metrics else "-",
+        dacc=f"{ratios['accuracy_delta']:+.4f}" if "accuracy_delta" in ratios else "-",
+        f1=f"{metrics['f1']:.4f}" if metrics else "-",
+        auc=f"{metrics['roc_auc']:.4f}" if metrics.get("roc_auc") is not None else "-",
+        agree=f"{row['agreement_with_keras']:.4f}"
+        if row.get("agreement_with_keras") is not None
+        else "-",
+        xnn=_xnn(row),
+    )
+    return out
+
+
+def _not_measured(doc: dict[str, Any]) -> list[str]:
+    return [
+        f"{r['label']}: {r['status']} ({r.get('reason', 'no reason given')})"
+        for r in doc["rows"]
+        if r.get("status") != "ok"
+    ]
+
+
+def text_table(doc: dict[str, Any]) -> str:
+    """Plain aligned table for the terminal, skipped/failed rows listed below it."""
+    headers = [h for h, _ in COLUMNS]
+    body = [[cells(r)[k] for _, k in COLUMNS] for r in doc["rows"] if r.get("status") == "ok"]
+    widths = [
+        max(len(h), *(len(line[i]) for line in body)) if body else len(h)
+        for i, h in enumerate(headers)
+    ]
+    lines = [
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+        )
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for line in body:
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    missing = _not_measured(doc)
+    if missing:
+        lines.append("")
+        lines.append("not measured:")
+        lines += [f"  {m}" for m in missing]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    headers = [h for h, _ in COLUMNS]
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+    ]
+    for row in doc["rows"]:
+        if row.get("status") == "ok":
+            c = cells(row)
+            lines.append("| " + " | ".join(c[k] for _, k in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_load(doc: dict[str, Any]) -> str:
+    load = doc.get("load_average") or {}
+    start, end = load.get("start"), load.get("end")
+    if not start:
+        return "unknown"
+    return (
+        f"{start[0]:.2f} at start, {end[0]:.2f} at end (1-min load average)"
+        if end
+        else f"{start[0]:.2f}"
+    )
+
+
+def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
+    """benchmark.md: headline table, what was not measured, method, machine and the command."""
+    s, m, run = doc["settings"], doc["machine"], doc["run"]
+    ev = s["eval"]
+    v = m.get("versions", {})
+    interp = ", ".join(
+        f"{k} {e.get('backend_version') or ''} (Python {e.get('python')}, "
+        f"numpy {e.get('numpy')})".replace("  ", " ")
+        for k, e in sorted(doc.get("interpreters", {}).items())
+        if e
+    )
+    shape = "x".join(str(run["preprocess"][k]) for k in ("height", "width", "channels"))
+    parts = [
+        f"# Benchmark: {run.get('arch') or 'model'} {shape}",
+        "",
+        f"{doc['date']} · {m['cpu_model']} ({m['usable_cores']} cores) · load {_fmt_load(doc)}",
+        "",
+        "```sh",
+        doc["command"],
+        "```",
+        "",
+        markdown_table(doc),
+        "Columns: latency of one single-image (batch 1) call after warm-up (p50, mean±std, p99 "
+        f"over {s['runs']} timed runs after {s['warmup']} warm-up runs); img/s = 1000/mean; "
+        "speed-up = Keras `model(x)` p50 / row p50; load = model load/interpreter creation; "
+        "1st = first inference after load; cold = median wall time of a fresh process to its "
+        f"first printed answer over {s['cold_runs']} runs; RSS = peak resident memory of that "
+        "process; size × = file size / `model.keras` size; acc/F1/AUC on "
+        f"{ev['n']} images ({ev['source']}"
+        + (
+            f", seeded random subset of {ev['n_available']}, capped by --max-eval"
+            if ev.get("subset_seed") is not None
+            else ""
+        )
+        + "); Δacc = accuracy − Keras accuracy; agree = fraction of images given the same label "
+        "as Keras; XNNPACK = delegate status reported by the interpreter. Rows at other thread "
+        "counts reuse the accuracy measured at the first thread count (same model, same backend).",
+        "",
+    ]
+    missing = _not_measured(doc)
+    if missing:
+        parts += ["Not measured:", ""] + [f"- {x}" for x in missing] + [""]
+    parts += [
+        "## Environment",
+        "",
+        f"- CPU: {m['cpu_model']}, {m['logical_cores']} logical cores "
+        f"({m['usable_cores']} usable), SIMD: {', '.join(m.get('cpu_flags') or []) or 'n/a'}",
+        f"- OS: {m['os']}",
+        f"- Python {m['python']}; TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}, "
+        f"numpy {v.get('numpy')}, ai-edge-litert {v.get('ai-edge-litert')}",
+        f"- Interpreters used: {interp or 'n/a'}",
+        f"- Process niceness {doc.get('nice')}; total run time {doc.get('duration_s')} s",
+        "",
+        "## Method",
+        "",
+        "Each backend's rows are measured in their own fresh worker process "
+        f"(isolation: {s['isolation']}), one after the other, all in this one invocation. "
+        "See `benchmarks/README.md` in the repository for the full method. Raw per-run "
+        "latencies and every figure are in `benchmark.json`.",
+        "",
+    ]
+    if plots:
+        parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    return "\n".join(parts)
+
+
+def main(argv: list[str]) -> int:
+    """Re-render the table of an existing benchmark.json."""
+    if len(argv) != 1:
+        print("usage: python -m edge_emotion.benchmarks.report benchmark.json", file=sys.stderr)
+        return 2
+    doc = json.loads(Path(argv[0]).read_text())
+    sys.stdout.write(text_table(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

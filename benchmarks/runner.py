@@ -1,0 +1,449 @@
+"""Run a whole benchmark: evaluation data, one worker process per group, cold starts, ratios.
+
+Everything is measured sequentially from one invocation, so every row sees the same machine
+state as far as possible and the ratios against the Keras row compare like with like.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from edge_emotion.benchmarks import coldstart, plan, sysinfo
+from edge_emotion.benchmarks.stats import summarize
+from edge_emotion.errors import UsageError
+from edge_emotion.rundir import RunDir
+from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD
+from edge_emotion_runtime.metadata import read_metadata
+
+SCHEMA_VERSION = 1
+EVAL_SEED = 0
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    run_path: Path
+    data: Path | None = None
+    threads: tuple[int, ...] = (1, 2)
+    runs: int = 50
+    warmup: int = 10
+    backends: tuple[str, ...] = plan.BACKENDS
+    tflite_python: str | None = None
+    max_eval: int | None = None
+    cold_runs: int = 3
+    isolation: str = "backend"  # or "row"
+    command_line: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- evaluation data
+@dataclass(frozen=True)
+class EvalSet:
+    pixels: np.ndarray
+    labels: np.ndarray
+    image: str  # one image file for the cold-start processes
+    info: dict[str, Any]
+
+
+def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Path) -> EvalSet:
+    """The run's test split (or every image of --data), optionally a seeded random subset."""
+    from edge_emotion.training.dataset import load_folder, load_split
+    from edge_emotion.training.manifest import image_source
+
+    spec = run.preprocess_spec()
+    if data is None:
+        split = load_split(run, "test")
+        source = "test split of the run's manifest"
+    else:
+        split = load_folder(data, spec, labels=tuple(run.config().get("labels", DEFAULT_LABELS)))
+        source = f"every image under --data {data}"
+    total = len(split)
+    index = np.arange(total)
+    if max_eval is not None and max_eval < total:
+        index = np.sort(np.random.default_rng(EVAL_SEED).choice(total, max_eval, replace=False))
+    pixels, labels = split.pixels[index], split.labels[index]
+    first = split.samples[int(index[0])] if len(index) else None
+    image = None
+    if first is not None and split.root is not None:
+        candidate = image_source(split.root, first)
+        if isinstance(candidate, (str, os.PathLike)) and Path(candidate).is_file():
+            image = str(candidate)
+    if image is None:  # CSV rows or no data: a PNG of the (already resized) first image
+        image = str(workdir / "coldstart.png")
+        arr = pixels[0] if len(pixels) else np.full(spec.shape, 128, np.uint8)
+        Image.fromarray(arr[:, :, 0] if spec.channels == 1 else arr).save(image)
+    info = {
+        "source": source,
+        "n": len(index),
+        "n_available": int(total),
+        "max_eval": max_eval,
+        "subset_seed": EVAL_SEED if len(index) < total else None,
+        "class_counts": np.bincount(labels, minlength=2).astype(int).tolist(),
+    }
+    return EvalSet(pixels=pixels, labels=labels, image=image, info=info)
+
+
+# --------------------------------------------------------------------------- workers
+def worker_command(interpreter: plan.Interpreter, job_path: Path) -> list[str]:
+    if interpreter.worker_as_module:
+        return [
+            interpreter.python,
+            "-P",
+            "-m",
+            "edge_emotion.benchmarks.worker",
+            "measure",
+            str(job_path),
+        ]
+    return [
+        interpreter.python,
+        "-P",
+        str(Path(__file__).with_name("worker.py")),
+        "measure",
+        str(job_path),
+    ]
+
+
+def run_group(
+    group: plan.Group, job: dict[str, Any], workdir: Path, on_row: Callable[[dict[str, Any]], None]
+) -> dict[str, dict[str, Any]]:
+    """Measure a group's rows in one fresh process; rows it never reported come back failed."""
+    rows = [r for r in group.rows if r.skip_reason is None]
+    if not rows:
+        return {}
+    job_path = workdir / f"job-{group.name}.json"
+    job_path.write_text(json.dumps({**job, "rows": [r.to_dict() for r in rows]}))
+    env = coldstart._env(group.interpreter)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen(
+            worker_command(group.interpreter, job_path),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                payload = json.loads(line)
+            except ValueError:
+                continue
+            results[payload["row"]] = payload
+            on_row(payload)
+        code = proc.wait()
+        err_file.seek(0)
+        stderr = err_file.read().decode("utf-8", "replace")
+    tail = " | ".join(line for line in stderr.strip().splitlines()[-3:])
+    for row in rows:
+        if row.id not in results:
+            payload = {
+                "row": row.id,
+                "status": "failed",
+                "reason": f"worker exited with code {code} before reporting ({tail})",
+            }
+            results[row.id] = payload
+            on_row(payload)
+    return results
+
+
+# --------------------------------------------------------------------------- assembling rows
+def _metrics(
+    labels: np.ndarray, probs: np.ndarray, threshold: float, names: tuple[str, ...]
+) -> dict[str, Any]:
+    from edge_emotion.training.metrics import binary_metrics
+
+    return binary_metrics(labels, probs, threshold, names)
+
+
+def _file_facts(row: plan.RowSpec) -> dict[str, Any]:
+    path = Path(row.model_path)
+    facts: dict[str, Any] = {"file_bytes": path.stat().st_size if path.is_file() else None}
+    if row.kind == "tflite" and path.is_file():
+        try:
+            meta = read_metadata(path)
+        except Exception:
+            meta = None
+        facts["validation_status"] = meta.validation_status if meta else "no metadata"
+    return facts
+
+
+def assemble(
+    groups: list[plan.Group],
+    raw: dict[str, dict[str, Any]],
+    cold: dict[str, dict[str, Any]],
+    evalset: EvalSet,
+    threshold: float,
+    names: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """One dict per row with every raw figure, stats, metrics, agreement and ratios."""
+    specs = [row for group in groups for row in group.rows]
+    probs: dict[str, np.ndarray] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        out: dict[str, Any] = {**spec.to_dict(), **_file_facts(spec)}
+        got = raw.get(spec.id)
+        if spec.skip_reason is not None:
+            out.update(status="skipped", reason=spec.skip_reason)
+        elif got is None:
+            out.update(status="failed", reason="not measured")
+        else:
+            out["status"] = got["status"]
+            if got.get("reason"):
+                out["reason"] = got["reason"]
+            for key in (
+                "load_ms",
+                "first_inference_ms",
+                "import_ms",
+                "latencies_ms",
+                "env",
+                "xnnpack_delegate",
+                "worker_peak_rss_mb",
+                "eval_s",
+                "tf_threads",
+                "backend_used",
+            ):
+                if key in got:
+                    out[key] = got[key]
+            if got["status"] == "ok":
+                out["latency"] = summarize(got["latencies_ms"]).to_dict()
+                if "probs" in got:
+                    probs[spec.id] = np.asarray(got["probs"], dtype=np.float64)
+                    out["metrics"] = _metrics(evalset.labels, probs[spec.id], threshold, names)
+                    out["eval_n"] = len(probs[spec.id])
+            if spec.id in cold:
+                out["cold_start"] = cold[spec.id]
+        rows[spec.id] = out
+
+    reference = probs.get("keras_direct")
+    for spec in specs:
+        out = rows[spec.id]
+        if spec.id in probs and reference is not None and len(reference) == len(probs[spec.id]):
+            p = probs[spec.id]
+            same = (p > threshold) == (reference > threshold)
+            out["agreement_with_keras"] = float(same.mean()) if len(p) else None
+            out["disagreements_with_keras"] = int((~same).sum())
+            out["max_abs_prob_diff_vs_keras"] = (
+                float(np.abs(p - reference).max()) if len(p) else None
+            )
+    for spec in specs:  # rows that reuse another row's evaluation (other thread counts)
+        out = rows[spec.id]
+        source = rows.get(spec.metrics_from or "")
+        if out["status"] == "ok" and "metrics" not in out and source and "metrics" in source:
+            for key in (
+                "metrics",
+                "eval_n",
+                "agreement_with_keras",
+                "disagreements_with_keras",
+                "max_abs_prob_diff_vs_keras",
+            ):
+                if key in source:
+                    out[key] = source[key]
+    _add_ratios(list(rows.values()))
+    return list(rows.values())
+
+
+def _add_ratios(rows: list[dict[str, Any]]) -> None:
+    base = next((r for r in rows if r["id"] == "keras_direct"), None)
+    if base is None or base.get("status") != "ok":
+        return
+    for row in rows:
+        if row.get("status") != "ok":
+            continue
+        ratios: dict[str, Any] = {
+            "speedup_p50": base["latency"]["p50_ms"] / row["latency"]["p50_ms"],
+            "speedup_mean": base["latency"]["mean_ms"] / row["latency"]["mean_ms"],
+        }
+        if base.get("file_bytes") and row.get("file_bytes"):
+            ratios["size_ratio"] = row["file_bytes"] / base["file_bytes"]
+        if "metrics" in base and "metrics" in row:
+            ratios["accuracy_delta"] = row["metrics"]["accuracy"] - base["metrics"]["accuracy"]
+        bc, rc = base.get("cold_start", {}), row.get("cold_start", {})
+        if bc.get("status") == "ok" and rc.get("status") == "ok":
+            ratios["cold_start_speedup"] = bc["wall_ms_median"] / rc["wall_ms_median"]
+            ratios["peak_rss_ratio"] = rc["peak_rss_mb"] / bc["peak_rss_mb"]
+        row["ratios"] = ratios
+
+
+# --------------------------------------------------------------------------- cold starts
+def measure_cold_starts(
+    groups: list[plan.Group],
+    raw: dict[str, dict[str, Any]],
+    evalset: EvalSet,
+    spec_json: str,
+    repeats: int,
+    progress: Progress,
+) -> dict[str, dict[str, Any]]:
+    cold: dict[str, dict[str, Any]] = {}
+    todo = [
+        (g, r)
+        for g in groups
+        for r in g.rows
+        if r.skip_reason is None and raw.get(r.id, {}).get("status") == "ok"
+    ]
+    keras_done: dict[str, Any] | None = None
+    for i, (group, row) in enumerate(todo, 1):
+        if row.kind.startswith("keras"):
+            if keras_done is None:
+                command = coldstart.keras_command(
+                    group.interpreter, row.model_path, evalset.image, spec_json
+                )
+                keras_done = coldstart.measure(command, group.interpreter, repeats)
+            cold[row.id] = {**keras_done, "note": "load model + model(x) on one image"}
+        else:
+            command = coldstart.tflite_command(
+                group.interpreter,
+                row.model_path,
+                row.backend,
+                row.threads,
+                row.xnnpack,
+                evalset.image,
+            )
+            cold[row.id] = coldstart.measure(command, group.interpreter, repeats)
+        result = cold[row.id]
+        shown = (
+            f"{result['wall_ms_median']:.0f} ms, peak RSS {result['peak_rss_mb']:.0f} MB"
+            if result["status"] == "ok"
+            else f"failed: {result['reason']}"
+        )
+        progress(f"benchmark: cold start [{i}/{len(todo)}] {row.label}: {shown}")
+    return cold
+
+
+# --------------------------------------------------------------------------- entry point
+def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[str, Any]:
+    """Measure everything and return the benchmark document (what benchmark.json holds)."""
+    if opts.runs < 1 or opts.warmup < 0:
+        raise UsageError("--runs must be >= 1 and --warmup >= 0")
+    if not opts.threads or any(t < 1 for t in opts.threads):
+        raise UsageError("--threads must be a comma-separated list of positive integers")
+    unknown = [b for b in opts.backends if b not in plan.BACKENDS]
+    if unknown:
+        raise UsageError(
+            f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(plan.BACKENDS)}"
+        )
+    if opts.isolation not in ("backend", "row"):
+        raise UsageError("--isolation must be 'backend' or 'row'")
+    if opts.max_eval is not None and opts.max_eval < 1:
+        raise UsageError("--max-eval must be >= 1")
+    run = RunDir.open(opts.run_path)
+    config = run.config()
+    spec = run.preprocess_spec()
+    names = tuple(config.get("labels", DEFAULT_LABELS))
+    threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
+    started = dt.datetime.now(dt.UTC)
+    load_start = sysinfo.load_average()
+    t0 = time.perf_counter()
+
+    with tempfile.TemporaryDirectory(prefix="edge-emotion-bench-") as tmp:
+        workdir = Path(tmp)
+        progress("benchmark: loading evaluation images")
+        evalset = load_eval(run, opts.data, opts.max_eval, workdir)
+        np.savez(workdir / "eval.npz", pixels=evalset.pixels, labels=evalset.labels)
+        progress(f"benchmark: {evalset.info['n']} evaluation images ({evalset.info['source']})")
+
+        tflite_interp, tflite_reason = None, ""
+        if "tflite" in opts.backends:
+            tflite_interp, tflite_reason = plan.resolve_tflite_python(opts.tflite_python)
+            if tflite_interp is None:
+                progress(f"benchmark: tflite rows skipped: {tflite_reason}")
+        groups = plan.build_plan(
+            run.path, list(opts.backends), list(opts.threads), tflite_interp, tflite_reason
+        )
+        if opts.isolation == "row":
+            groups = plan.isolate_rows(groups)
+        job = {
+            "spec": spec.to_dict(),
+            "eval_npz": str(workdir / "eval.npz"),
+            "warmup": opts.warmup,
+            "runs": opts.runs,
+            "timing_index": 0,
+        }
+        total = sum(len(g.rows) for g in groups)
+        done = [0]
+
+        def on_row(payload: dict[str, Any]) -> None:
+            done[0] += 1
+            if payload["status"] == "ok":
+                lat = summarize(payload["latencies_ms"])
+                shown = f"p50 {lat.p50_ms:.3f} ms, mean {lat.mean_ms:.3f} ms"
+            else:
+                shown = f"{payload['status']}: {payload.get('reason', '')}"
+            progress(f"benchmark: [{done[0]}/{total}] {payload['row']}: {shown}")
+
+        raw: dict[str, dict[str, Any]] = {}
+        for group in groups:
+            for row in group.rows:
+                if row.skip_reason is not None:
+                    on_row({"row": row.id, "status": "skipped", "reason": row.skip_reason})
+            progress(f"benchmark: starting worker for {group.name} ({group.interpreter.python})")
+            raw.update(run_group(group, job, workdir, on_row))
+
+        cold: dict[str, dict[str, Any]] = {}
+        if opts.cold_runs > 0:
+            cold = measure_cold_starts(
+                groups, raw, evalset, json.dumps(spec.to_dict()), opts.cold_runs, progress
+            )
+        rows = assemble(groups, raw, cold, evalset, threshold, names)
+
+    interpreters: dict[str, Any] = {}
+    for payload in raw.values():
+        env = payload.get("env") or {}
+        key = env.get("backend_distribution") or "keras"
+        interpreters.setdefault(key, env)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "edge-emotion benchmark",
+        "date": started.isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - t0, 1),
+        "command": opts.command_line,
+        "run": {
+            "path": str(opts.run_path),
+            "arch": config.get("arch") or config.get("model", {}).get("arch"),
+            "preprocess": spec.to_dict(),
+            "labels": list(names),
+            "threshold": threshold,
+            "keras_model_bytes": run.model_path.stat().st_size,
+        },
+        "settings": {
+            "runs": opts.runs,
+            "warmup": opts.warmup,
+            "threads": list(opts.threads),
+            "backends": list(opts.backends),
+            "isolation": opts.isolation,
+            "cold_runs": opts.cold_runs,
+            "batch": 1,
+            "timed_call": {
+                "keras_direct": "np.asarray(model(x, training=False))",
+                "keras_predict": "model.predict(x, verbose=0)",
+                "tflite": "Classifier.probabilities(x): quantize, set_tensor, invoke, "
+                "get_tensor, dequantize",
+            },
+            "eval": evalset.info,
+            **opts.extra,
+        },
+        "machine": sysinfo.machine_info(),
+        "load_average": {"start": load_start, "end": sysinfo.load_average()},
+        "nice": os.nice(0) if hasattr(os, "nice") else None,
+        "interpreters": interpreters,
+        "rows": rows,
+    }

@@ -1,0 +1,361 @@
+"""Measure a group of benchmark rows inside one fresh process and print one JSON line per row.
+
+Run by `edge-emotion benchmark`, never by hand:
+
+    python -P -m edge_emotion.benchmarks.worker measure JOB.json      (dev venv)
+    python -P path/to/benchmarks/worker.py measure JOB.json           (tflite-runtime venv)
+
+A fresh process per group keeps imports, allocator state and memory of one backend from leaking
+into another's figures. This file deliberately imports only the standard library, numpy and
+`edge_emotion_runtime` at top level (TensorFlow/Keras only inside the Keras rows), so it also runs
+in a venv that holds tflite-runtime + numpy<2 and nothing of the workstation toolkit.
+
+Protocol: the job file lists rows; for each row the worker prints exactly one line
+`{"row": ..., "status": "ok"|"skipped"|"failed", ...}` on the original stdout (anything a library
+prints to stdout is redirected to stderr so it cannot corrupt the stream).
+
+Also `keras-cold MODEL IMAGE SPEC_JSON`: the Keras cold-start process (load the model, preprocess
+one image, predict, print the answer), timed from outside.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import platform
+import re
+import resource
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from importlib import metadata as importlib_metadata
+from typing import Any, TextIO
+
+import numpy as np
+
+# "Replacing 7 out of 9 node(s) with delegate (TfLiteXNNPackDelegate) node, yielding 2 partitions"
+_REPLACING = re.compile(
+    r"Replacing (\d+) out of (\d+) node\(s\) with delegate \(([^)]+)\)"
+    r"(?: node, yielding (\d+) partitions)?"
+)
+_BACKEND_DISTRIBUTIONS = {
+    "litert": "ai-edge-litert",
+    "tflite": "tflite-runtime",
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+}
+_BACKEND_MODULES = {
+    "litert": "ai_edge_litert.interpreter",
+    "tflite": "tflite_runtime.interpreter",
+    "tensorflow": "tensorflow",
+}
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def environment(backend: str) -> dict[str, Any]:
+    """Versions as seen from inside this worker's interpreter."""
+    return {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "numpy": np.__version__,
+        "backend_distribution": _BACKEND_DISTRIBUTIONS.get(backend),
+        "backend_version": _version(_BACKEND_DISTRIBUTIONS.get(backend, "")),
+        "edge_emotion_runtime": _version("edge-emotion-runtime"),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class CaptureStderr:
+    """Capture what C++ code writes to file descriptor 2 (delegate logs) while still showing it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def __enter__(self) -> CaptureStderr:
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        self._file = tempfile.TemporaryFile(mode="w+b")
+        os.dup2(self._file.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._file.seek(0)
+        self.text = self._file.read().decode("utf-8", "replace")
+        self._file.close()
+        if self.text:
+            sys.stderr.write(self.text)
+            sys.stderr.flush()
+
+
+def time_calls(call: Callable[[], Any], warmup: int, runs: int) -> list[float]:
+    """Per-call wall time in ms of `runs` calls after `warmup` untimed ones; GC off while timing."""
+    for _ in range(warmup):
+        call()
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    out: list[float] = []
+    try:
+        for _ in range(runs):
+            start = time.perf_counter_ns()
+            call()
+            out.append((time.perf_counter_ns() - start) / 1e6)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return out
+
+
+def xnnpack_info(log: str, interpreter: Any) -> dict[str, Any]:
+    """What the backend says about the XNNPACK delegate: log lines and/or delegate nodes."""
+    info: dict[str, Any] = {
+        "log": [
+            line.strip()
+            for line in log.splitlines()
+            if "xnnpack" in line.lower() or "delegate" in line.lower()
+        ][:10],
+        "nodes_replaced": None,
+        "nodes_total": None,
+        "partitions": None,
+        "delegate_nodes": None,
+    }
+    for match in _REPLACING.finditer(log):
+        if "xnnpack" in match.group(3).lower():
+            info["nodes_replaced"] = int(match.group(1))
+            info["nodes_total"] = int(match.group(2))
+            if match.group(4):
+                info["partitions"] = int(match.group(4))
+    if interpreter is not None and hasattr(interpreter, "_get_ops_details"):
+        try:
+            ops = interpreter._get_ops_details()
+            info["delegate_nodes"] = sum(1 for op in ops if op.get("op_name") == "DELEGATE")
+            info["graph_nodes"] = len(ops) - info["delegate_nodes"]
+        except Exception:  # a private API: absent or changed in some versions
+            pass
+    return info
+
+
+def _find_interpreter(classifier: Any) -> Any:
+    """The underlying tf.lite-style Interpreter of a runtime Classifier, if it exposes one."""
+    for owner in (
+        classifier,
+        getattr(classifier, "_backend", None),
+        getattr(classifier, "backend_impl", None),
+        getattr(classifier, "_engine", None),
+    ):
+        if owner is None:
+            continue
+        for name in ("interpreter", "_interpreter"):
+            candidate = getattr(owner, name, None)
+            if candidate is not None and hasattr(candidate, "invoke"):
+                return candidate
+    return None
+
+
+def _eval_chunks(
+    predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int = 64
+) -> np.ndarray:
+    parts = [
+        np.asarray(predict(x[i : i + chunk]), dtype=np.float64).reshape(-1)
+        for i in range(0, len(x), chunk)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _load_eval(job: dict[str, Any], spec: Any) -> tuple[np.ndarray | None, np.ndarray]:
+    """(float32 eval inputs or None, one float32 timing image of batch 1)."""
+    from edge_emotion_runtime.preprocess import scale
+
+    x = None
+    if job.get("eval_npz"):
+        with np.load(job["eval_npz"]) as data:
+            x = scale(data["pixels"], spec)
+    if x is not None and len(x):
+        one = x[int(job.get("timing_index", 0)) % len(x)][None]
+    else:
+        rng = np.random.default_rng(0)
+        one = scale(rng.integers(0, 256, (1, *spec.shape), dtype=np.uint8), spec)
+    return x, np.ascontiguousarray(one)
+
+
+def measure_tflite(
+    row: dict[str, Any], job: dict[str, Any], x: np.ndarray | None, one: np.ndarray
+) -> dict[str, Any]:
+    from edge_emotion_runtime.classifier import Classifier
+
+    result: dict[str, Any] = {}
+    with CaptureStderr() as cap:
+        start = time.perf_counter_ns()
+        clf = Classifier.load(
+            row["model_path"],
+            threads=row["threads"],
+            backend=row["backend"],
+            use_xnnpack=row["xnnpack"],
+        )
+        result["load_ms"] = (time.perf_counter_ns() - start) / 1e6
+        start = time.perf_counter_ns()
+        clf.probabilities(one)
+        result["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
+    result["backend_used"] = getattr(clf, "backend", row["backend"])
+    result["xnnpack_delegate"] = xnnpack_info(cap.text, _find_interpreter(clf))
+    result["latencies_ms"] = time_calls(lambda: clf.probabilities(one), job["warmup"], job["runs"])
+    if row.get("evaluate") and x is not None:
+        start = time.perf_counter_ns()
+        result["probs"] = _eval_chunks(clf.probabilities, x).tolist()
+        result["eval_s"] = (time.perf_counter_ns() - start) / 1e9
+    return result
+
+
+def _import_keras() -> tuple[Any, float]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    start = time.perf_counter_ns()
+    import keras
+
+    return keras, (time.perf_counter_ns() - start) / 1e6
+
+
+def measure_keras(
+    row: dict[str, Any],
+    job: dict[str, Any],
+    x: np.ndarray | None,
+    one: np.ndarray,
+    cache: dict[str, Any],
+) -> dict[str, Any]:
+    """Keras rows: `direct` is `model(x, training=False)`, `predict` is `model.predict(x)`."""
+    result: dict[str, Any] = {}
+    keras, import_ms = _import_keras()
+    result["import_ms"] = import_ms
+    start = time.perf_counter_ns()
+    model = keras.models.load_model(row["model_path"], compile=False)
+    result["load_ms"] = (time.perf_counter_ns() - start) / 1e6
+
+    if row["kind"] == "keras_direct":
+
+        def call(batch: np.ndarray) -> np.ndarray:
+            return np.asarray(model(batch, training=False))
+    else:
+
+        def call(batch: np.ndarray) -> np.ndarray:
+            return np.asarray(model.predict(batch, verbose=0))
+
+    start = time.perf_counter_ns()
+    call(one)
+    result["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
+    result["latencies_ms"] = time_calls(lambda: call(one), job["warmup"], job["runs"])
+    if row.get("evaluate") and x is not None:
+        start = time.perf_counter_ns()
+        result["probs"] = _eval_chunks(lambda b: np.asarray(model(b, training=False)), x).tolist()
+        result["eval_s"] = (time.perf_counter_ns() - start) / 1e9
+    import tensorflow as tf
+
+    result["tf_threads"] = {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+    cache["keras"] = _version("keras")
+    return result
+
+
+def _backend_missing(backend: str) -> str | None:
+    """None when the backend's module imports here, else the reason it does not."""
+    module = "keras" if backend == "keras" else _BACKEND_MODULES.get(backend)
+    if module is None:
+        return f"unknown backend {backend!r}"
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # ImportError, or numpy ABI errors raised as others
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return (
+            f"{_BACKEND_DISTRIBUTIONS.get(backend, module)} is not usable in "
+            f"{sys.executable} ({type(err).__name__}: {first})"
+        )
+    return None
+
+
+def _emit(out: TextIO, payload: dict[str, Any]) -> None:
+    out.write(json.dumps(payload) + "\n")
+    out.flush()
+
+
+def run_job(job_path: str, out: TextIO) -> int:
+    from edge_emotion_runtime.preprocess import PreprocessSpec
+
+    with open(job_path) as fh:
+        job = json.load(fh)
+    spec = PreprocessSpec.from_dict(job["spec"])
+    x, one = _load_eval(job, spec)
+    missing: dict[str, str | None] = {}
+    cache: dict[str, Any] = {}
+    for row in job["rows"]:
+        backend = "keras" if row["kind"].startswith("keras") else row["backend"]
+        base = {"row": row["id"], "env": environment(backend)}
+        if backend not in missing:
+            missing[backend] = _backend_missing(backend)
+        if missing[backend]:
+            _emit(out, {**base, "status": "skipped", "reason": missing[backend]})
+            continue
+        print(f"worker: measuring {row['id']}", file=sys.stderr, flush=True)
+        try:
+            if backend == "keras":
+                figures = measure_keras(row, job, x, one, cache)
+            else:
+                figures = measure_tflite(row, job, x, one)
+        except Exception as err:
+            traceback.print_exc(file=sys.stderr)
+            message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            _emit(out, {**base, "status": "failed", "reason": f"{type(err).__name__}: {message}"})
+            continue
+        figures["worker_peak_rss_mb"] = peak_rss_mb()
+        _emit(out, {**base, "status": "ok", **figures})
+    return 0
+
+
+def keras_cold(model_path: str, image_path: str, spec_json: str) -> int:
+    """The Keras cold-start process: import, load, preprocess one image, predict, print."""
+    from edge_emotion_runtime.labels import decide
+    from edge_emotion_runtime.preprocess import PreprocessSpec, preprocess
+
+    keras, _ = _import_keras()
+    model = keras.models.load_model(model_path, compile=False)
+    spec = PreprocessSpec.from_dict(json.loads(spec_json))
+    p = float(np.asarray(model(preprocess(image_path, spec)[None], training=False)).reshape(-1)[0])
+    label, prob = decide(p)
+    print(f"{image_path}\t{label}\t{prob:.4f}", flush=True)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "measure":
+        # Keep the real stdout for results; route fd 1 to stderr so stray prints cannot corrupt it.
+        out = os.fdopen(os.dup(1), "w")
+        sys.stdout.flush()
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        return run_job(argv[1], out)
+    if len(argv) == 4 and argv[0] == "keras-cold":
+        return keras_cold(argv[1], argv[2], argv[3])
+    print("usage: worker.py measure JOB.json | keras-cold MODEL IMAGE SPEC_JSON", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
