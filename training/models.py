@@ -36,16 +36,35 @@ class Arch:
     builder: Builder
     recipe: Recipe
     description: str = ""
+    min_size: int = 1  # smallest image side the architecture can take
+
+    def check(self, spec: PreprocessSpec) -> None:
+        """A `UsageError` when the input is too small for this architecture."""
+        if min(spec.height, spec.width) < self.min_size:
+            raise UsageError(
+                f"--image-size {min(spec.height, spec.width)} is too small for arch "
+                f"{self.name!r} (minimum {self.min_size})"
+            )
 
 
 ARCHS: dict[str, Arch] = {}
 
 
 def register_arch(
-    name: str, builder: Builder, recipe: Recipe | None = None, description: str = ""
+    name: str,
+    builder: Builder,
+    recipe: Recipe | None = None,
+    description: str = "",
+    min_size: int = 1,
 ) -> Arch:
     """Add (or replace) an architecture in the registry."""
-    arch = Arch(name=name, builder=builder, recipe=recipe or Recipe(), description=description)
+    arch = Arch(
+        name=name,
+        builder=builder,
+        recipe=recipe or Recipe(),
+        description=description,
+        min_size=min_size,
+    )
     ARCHS[name] = arch
     return arch
 
@@ -60,7 +79,9 @@ def get_arch(name: str) -> Arch:
 
 def build_model(arch: str, spec: PreprocessSpec) -> Any:
     """A fresh, uncompiled Keras model of `arch` for inputs shaped like `spec`."""
-    return get_arch(arch).builder(spec)
+    entry = get_arch(arch)
+    entry.check(spec)
+    return entry.builder(spec)
 
 
 def build_seed(spec: PreprocessSpec) -> Any:
@@ -91,4 +112,5 @@ register_arch(
     build_seed,
     Recipe(lr=1e-5, epochs=20, batch_size=32, patience=5, augment=False),
     description="the seed notebook's 3-conv CNN (59M parameters at 256x256x3)",
+    min_size=22,  # three valid 3x3 convs + 2x2 pools must leave at least 1x1
 )

@@ -262,6 +262,7 @@ def train(config: TrainConfig) -> TrainResult:
     if config.strategy not in ("auto", "none", "mirrored"):
         raise UsageError(f"--strategy must be auto, none or mirrored, got {config.strategy!r}")
     spec = PreprocessSpec.square(config.image_size, config.channels)
+    arch.check(spec)
 
     data_dir = (
         Path(config.data)
