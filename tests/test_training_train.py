@@ -116,3 +116,36 @@ def test_force_replaces_a_run_and_a_failed_run_leaves_the_old_one(tmp_path, tiny
     assert (out / "model.keras").read_bytes() == before
     assert RunDir.open(out).config()["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # temp dir cleaned up
+
+
+def test_balanced_class_weights_equalise_total_weight_per_class():
+    from edge_emotion.training.train import _class_weights
+
+    labels = np.array([0] * 30 + [1] * 10)
+    weights = _class_weights(labels, "balanced")
+    assert weights[labels == 0].sum() == pytest.approx(weights[labels == 1].sum())
+    assert weights.mean() == pytest.approx(1.0)
+    assert _class_weights(labels, "none") is None
+
+
+def test_without_data_synthetic_faces_are_generated_into_the_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    train(
+        TrainConfig(
+            out=out,
+            data=None,
+            epochs=1,
+            image_size=24,
+            channels=3,
+            batch_size=8,
+            synth_count=6,
+            progress=False,
+            class_weight="balanced",
+        )
+    )
+    root = RunDir.open(out).data_root()
+    assert root.is_relative_to(tmp_path / "cache" / "edge-emotion")
+    assert len(list(root.rglob("*.jpg"))) == 12
+    assert RunDir.open(out).config()["data"]["synthetic"] is True
+    assert "generating 6 synthetic faces per class" in capsys.readouterr().err

@@ -98,6 +98,9 @@ def decode(
     hashes: list[str] = []
     kept: list[int] = []
     failures: list[str] = []
+    if paths and "#" in paths[0]:
+        # A CSV dataset: parse the file once here rather than in every worker at the same time.
+        _decode_one(root, paths[0], spec, want_hash=False)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         results = pool.map(lambda p: _decode_one(root, p, spec, want_hash), paths)
         for index, (pixels, digest, error) in enumerate(results):

@@ -158,6 +158,11 @@ def _strategy(choice: str) -> Any:
     return tf.distribute.get_strategy()
 
 
+def _strategy_name(strategy: Any) -> str:
+    name = type(strategy).__name__
+    return "default" if name.startswith("_Default") else name
+
+
 def _class_weights(labels: np.ndarray, mode: str) -> np.ndarray | None:
     if mode == "none":
         return None
@@ -371,7 +376,7 @@ def train(config: TrainConfig) -> TrainResult:
     print(
         f"model: {arch.name} ({model.count_params():,} parameters), {hp.epochs} epochs, "
         f"batch {hp.batch_size}, lr {hp.lr:g}, patience {hp.patience}, augment "
-        f"{'on' if hp.augment else 'off'}, strategy {type(strategy).__name__}",
+        f"{'on' if hp.augment else 'off'}, strategy {_strategy_name(strategy)}",
         flush=True,
     )
 
@@ -449,7 +454,7 @@ def train(config: TrainConfig) -> TrainResult:
                 **asdict(hp),
                 "class_weight": config.class_weight,
                 "strategy": config.strategy,
-                "strategy_used": type(strategy).__name__,
+                "strategy_used": _strategy_name(strategy),
                 "optimizer": "adam",
                 "loss": "binary_crossentropy",
                 "monitor": "val_loss",
