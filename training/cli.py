@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from edge_emotion.training.models import ARCHS
+
 
 class ClassWeight(StrEnum):
     none = "none"
@@ -30,7 +32,7 @@ def train_command(
         help="Dataset: happy/ + sad/ folders, train/{happy,sad} [+ test/], or a "
         "fer2013.csv. Default: synthetic faces generated into the user cache.",
     ),
-    arch: str = typer.Option("seed", "--arch", help="Model architecture (see ARCHS)."),
+    arch: str = typer.Option("seed", "--arch", help=f"Model architecture: {', '.join(ARCHS)}."),
     out: Path | None = typer.Option(
         None, "--out", help="Run directory to create. Default: models/<name>/."
     ),
