@@ -1,0 +1,244 @@
+"""`Classifier`: loading and checking models, predictions, quantized I/O, repeated use."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge_emotion_runtime.classifier import Classifier, ModelWarning, Prediction
+from edge_emotion_runtime.errors import ImageError, ModelError
+from edge_emotion_runtime.metadata import QuantParams, embed, read_metadata, strip
+from edge_emotion_runtime.preprocess import PreprocessSpec, preprocess
+
+FIXTURES = Path(__file__).parent / "fixtures"
+IMAGES = FIXTURES / "images"
+GRAY_FLOAT = FIXTURES / "tiny_gray_float32.tflite"
+GRAY_INT8 = FIXTURES / "tiny_gray_int8_int8io.tflite"
+GRAY_UINT8 = FIXTURES / "tiny_gray_int8_uint8io.tflite"
+RGB_FLOAT = FIXTURES / "tiny_rgb_float32.tflite"
+ALL_GOOD = [GRAY_FLOAT, GRAY_INT8, GRAY_UINT8, RGB_FLOAT]
+
+
+def _inputs(spec: PreprocessSpec, n: int = 12) -> np.ndarray:
+    """The two committed faces, their mirror images, and some noise images, preprocessed."""
+    faces = [Image.open(IMAGES / f"{name}.jpg").convert("RGB") for name in ("happy", "sad")]
+    faces += [f.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for f in faces]
+    rng = np.random.default_rng(3)
+    faces += [
+        Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8))
+        for _ in range(n - len(faces))
+    ]
+    return np.stack([preprocess(f, spec) for f in faces])
+
+
+@pytest.mark.parametrize("model", ALL_GOOD, ids=lambda p: p.stem)
+def test_committed_fixture_models_are_tiny_and_carry_metadata(model: Path) -> None:
+    assert model.stat().st_size < 100_000
+    meta = read_metadata(model)
+    assert meta is not None and meta.labels == ("happy", "sad")
+
+
+@pytest.mark.parametrize("model", ALL_GOOD, ids=lambda p: p.stem)
+def test_fixture_models_classify_the_sample_faces(model: Path) -> None:
+    classifier = Classifier.load(model)
+    happy, sad = classifier.predict_many([IMAGES / "happy.jpg", IMAGES / "sad.jpg"])
+    assert (happy.label, sad.label) == ("happy", "sad")
+    assert happy.probability > 0.6 and sad.probability > 0.6
+
+
+def test_prediction_is_frozen_and_consistent() -> None:
+    prediction = Classifier.load(GRAY_INT8).predict(str(IMAGES / "sad.jpg"))
+    assert isinstance(prediction, Prediction)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        prediction.label = "happy"  # type: ignore[misc]
+    assert prediction.path == str(IMAGES / "sad.jpg")
+    assert prediction.probability == pytest.approx(1 - prediction.p_happy)
+    assert prediction.ms > 0
+    assert set(prediction.to_dict()) == {"path", "label", "probability", "p_happy", "ms"}
+
+
+def test_quantized_models_match_the_float_model() -> None:
+    float_model = Classifier.load(GRAY_FLOAT)
+    x = _inputs(float_model.spec)
+    reference = float_model.probabilities(x)
+    assert reference.std() > 0.05  # the fixture's outputs really depend on the image
+    for path in (GRAY_INT8, GRAY_UINT8):
+        quantized = Classifier.load(path)
+        assert quantized.input_quantization.dtype == path.stem.split("_")[-1].removesuffix("io")
+        assert quantized.input_quantization.is_quantized
+        assert quantized.output_quantization.is_quantized
+        p = quantized.probabilities(x)
+        assert p.dtype == np.float32 and p.shape == (len(x),)
+        assert np.max(np.abs(p - reference)) < 0.05
+
+
+def test_io_quantization_comes_from_the_interpreter_and_matches_metadata() -> None:
+    classifier = Classifier.load(GRAY_INT8)
+    embedded = read_metadata(GRAY_INT8)
+    assert classifier.input_quantization == embedded.input_quantization
+    assert classifier.output_quantization == embedded.output_quantization
+    assert classifier.input_quantization.dtype == "int8"
+
+
+def test_wrong_quantization_in_metadata_warns_and_the_model_wins(tmp_path: Path) -> None:
+    meta = read_metadata(GRAY_INT8)
+    wrong = meta.with_updates(input_quantization=QuantParams("int8", 0.5, 3))
+    path = tmp_path / "wrong.tflite"
+    path.write_bytes(embed(GRAY_INT8.read_bytes(), wrong))
+    with pytest.warns(ModelWarning, match="input quantization"):
+        classifier = Classifier.load(path)
+    assert classifier.input_quantization == meta.input_quantization
+    x = _inputs(classifier.spec, 4)
+    np.testing.assert_array_equal(
+        classifier.probabilities(x), Classifier.load(GRAY_INT8).probabilities(x)
+    )
+
+
+def test_all_input_kinds_give_the_same_answer() -> None:
+    classifier = Classifier.load(RGB_FLOAT)
+    path = IMAGES / "happy.jpg"
+    with Image.open(path) as im:
+        image = im.convert("RGB")
+    pixels = np.asarray(image)
+    resized = np.asarray(image.resize((32, 32), Image.Resampling.BILINEAR))
+    sources = [
+        path,
+        str(path),
+        path.read_bytes(),
+        image,
+        pixels,
+        resized,
+        preprocess(path, classifier.spec),
+    ]
+    probs = [classifier.predict(s).p_happy for s in sources]
+    assert max(probs) - min(probs) < 1e-6
+    assert classifier.predict(path).path == str(path)
+    assert classifier.predict(image).path is None
+
+
+def test_probabilities_accepts_one_sample_and_rejects_wrong_shapes() -> None:
+    classifier = Classifier.load(GRAY_INT8)
+    x = _inputs(classifier.spec, 5)
+    batch = classifier.probabilities(x)
+    assert classifier.probabilities(x[2]).tolist() == [batch[2]]
+    with pytest.raises(ValueError, match="expected input"):
+        classifier.probabilities(np.zeros((2, 32, 32, 3), np.float32))
+
+
+def test_bad_array_input_is_an_image_error() -> None:
+    classifier = Classifier.load(GRAY_INT8)
+    with pytest.raises(ImageError, match="array"):
+        classifier.predict(np.zeros((5, 5, 5, 5), dtype=np.float32))
+
+
+def test_bare_model_without_metadata_runs_with_one_warning(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(strip(GRAY_INT8.read_bytes()))
+    assert read_metadata(bare) is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        classifier = Classifier.load(bare)
+    assert [type(w.message) for w in caught] == [ModelWarning]
+    assert "no embedded metadata" in str(caught[0].message)
+    assert not classifier.has_metadata
+    assert classifier.spec.shape == (48, 48, 1)
+    assert (classifier.spec.divisor, classifier.spec.offset) == (255.0, 0.0)
+    assert classifier.labels == ("happy", "sad")
+    assert classifier.input_quantization.dtype == "int8"
+    with_meta = Classifier.load(GRAY_INT8)
+    for name in ("happy", "sad"):
+        assert classifier.predict(IMAGES / f"{name}.jpg").p_happy == pytest.approx(
+            with_meta.predict(IMAGES / f"{name}.jpg").p_happy
+        )
+
+
+def test_metadata_that_disagrees_with_the_input_shape_is_a_model_error(tmp_path: Path) -> None:
+    meta = read_metadata(GRAY_INT8).with_updates(preprocess=PreprocessSpec(32, 32, 3))
+    path = tmp_path / "mismatch.tflite"
+    path.write_bytes(embed(GRAY_INT8.read_bytes(), meta))
+    with pytest.raises(ModelError, match=r"model input is 48x48x1 but its metadata says 32x32x3"):
+        Classifier.load(path)
+
+
+def test_model_that_failed_validation_loads_with_a_warning(tmp_path: Path) -> None:
+    meta = read_metadata(GRAY_INT8).with_updates(validation_status="failed")
+    path = tmp_path / "failed.tflite"
+    path.write_bytes(embed(GRAY_INT8.read_bytes(), meta))
+    with pytest.warns(ModelWarning, match="FAILED validation"):
+        Classifier.load(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("bad_input_2ch.tflite", r"unexpected input shape 1x16x16x2; expected 1xHxWxC"),
+        ("bad_output_2units.tflite", r"unexpected output shape 1x2; expected one sigmoid value"),
+    ],
+)
+def test_model_with_unexpected_shape_is_refused(name: str, expected: str) -> None:
+    with pytest.raises(ModelError, match=expected) as info:
+        Classifier.load(FIXTURES / name)
+    assert "\n" not in str(info.value)
+
+
+def test_files_that_are_not_models_are_model_errors(tmp_path: Path) -> None:
+    text = tmp_path / "notes.tflite"
+    text.write_text("not a model at all\n" * 10)
+    with pytest.raises(ModelError, match="not a TFLite model"):
+        Classifier.load(text)
+    damaged = tmp_path / "damaged.tflite"
+    data = strip(GRAY_FLOAT.read_bytes())
+    damaged.write_bytes(data[:8] + bytes(len(data) - 8))  # right identifier, garbage body
+    with pytest.raises(ModelError, match="cannot load this model") as info:
+        Classifier.load(damaged)
+    assert "\n" not in str(info.value)
+    (tmp_path / "empty.tflite").write_bytes(b"")
+    with pytest.raises(ModelError, match="not a TFLite model"):
+        Classifier.load(tmp_path / "empty.tflite")
+    with pytest.raises(ModelError, match="no such model file"):
+        Classifier.load(tmp_path / "missing.tflite")
+    with pytest.raises(ModelError, match="is a directory"):
+        Classifier.load(tmp_path)
+
+
+def test_invalid_thread_count_is_refused() -> None:
+    with pytest.raises(ModelError, match="threads"):
+        Classifier.load(GRAY_INT8, threads=0)
+
+
+def test_threads_and_disabling_xnnpack_do_not_change_results() -> None:
+    x = _inputs(PreprocessSpec(48, 48, 1), 6)
+    for model in (GRAY_FLOAT, GRAY_INT8):
+        default = Classifier.load(model).probabilities(x)
+        plain = Classifier.load(model, threads=1, use_xnnpack=False)
+        assert (plain.threads, plain.use_xnnpack) == (1, False)
+        np.testing.assert_allclose(plain.probabilities(x), default, atol=0.02)
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_repeated_predictions_do_not_grow_memory() -> None:
+    classifier = Classifier.load(GRAY_INT8)
+    path = IMAGES / "happy.jpg"
+    first = classifier.predict(path)
+    for _ in range(50):  # warm up allocator pools and caches
+        classifier.predict(path)
+    before = _rss_kib()
+    for _ in range(300):
+        prediction = classifier.predict(path)
+    growth = _rss_kib() - before
+    assert prediction.p_happy == first.p_happy
+    assert growth < 2048, f"RSS grew by {growth} KiB over 300 predictions"
