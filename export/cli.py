@@ -49,6 +49,11 @@ def export(
     validate: bool = typer.Option(
         True, "--validate/--no-validate", help="Validate every model against Keras on val and test."
     ),
+    quantizer: str = typer.Option(
+        "tflite_converter",
+        "--quantizer",
+        help="Conversion backend (registered in edge_emotion.export.quantizers).",
+    ),
     threads: int | None = typer.Option(
         None, "--threads", help="Interpreter threads for validation."
     ),
@@ -68,6 +73,7 @@ def export(
         out_dir=out,
         force=force,
         validate=validate,
+        quantizer=quantizer,
         threads=threads,
     )
     report = export_run(model, options, echo=lambda msg: typer.echo(msg, err=True))

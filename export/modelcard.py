@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 from edge_emotion import __version__
 from edge_emotion.errors import ModelError
+from edge_emotion.export.quiet import quiet_native
 from edge_emotion_runtime.metadata import (
     METADATA_FILENAME,
     ModelMetadata,
@@ -40,10 +40,9 @@ def interpreter_for(flatbuffer: bytes) -> Any:
         from edge_emotion.training.tfenv import import_tf
 
         Interpreter = import_tf().lite.Interpreter
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_native():
         interpreter = Interpreter(model_content=flatbuffer)
-    interpreter.allocate_tensors()
+        interpreter.allocate_tensors()
     return interpreter
 
 

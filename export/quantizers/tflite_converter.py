@@ -10,16 +10,14 @@ that is why this lives behind the `Quantizer` protocol.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import tempfile
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from edge_emotion.export.quantizers.base import ConversionError
+from edge_emotion.export.quiet import quiet_native
 from edge_emotion.export.types import ExportMode, IoType
 from edge_emotion.training.tfenv import import_tf
 
@@ -58,7 +56,7 @@ class TFLiteConverterQuantizer:
         first_error: Exception | None = None
         for path in order:
             try:
-                with _quiet():
+                with quiet_native():
                     data = self._convert(path, model, mode, representative_data, io_type)
                 self.last_path = "from_keras_model" if path == "keras" else "from_saved_model"
                 return data
@@ -116,11 +114,3 @@ def _batches(data: np.ndarray) -> Iterator[list[np.ndarray]]:
     """One image per step, as the converter's calibrator expects for a batch-1 signature."""
     for image in data:
         yield [image[None, ...]]
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Keep the converter's Python warnings and SavedModel chatter off the user's terminal."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        yield
