@@ -28,6 +28,9 @@ class Recipe:
     batch_size: int = 32
     patience: int = 5
     augment: bool = False
+    # "constant": Adam at `lr` throughout; "cosine": cosine decay from `lr` to lr/100 over all
+    # epochs' steps (suits short, high-lr recipes with a restore-best EarlyStopping).
+    schedule: str = "constant"
 
 
 @dataclass(frozen=True)

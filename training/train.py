@@ -79,6 +79,7 @@ class Resolved:
     lr: float
     patience: int
     augment: bool
+    schedule: str = "constant"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def resolve(config: TrainConfig) -> Resolved:
         lr=config.lr if config.lr is not None else recipe.lr,
         patience=config.patience if config.patience is not None else recipe.patience,
         augment=config.augment if config.augment is not None else recipe.augment,
+        schedule=recipe.schedule,
     )
     if resolved.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {resolved.epochs}")
@@ -144,6 +146,17 @@ def versions() -> dict[str, str]:
         "pillow": PIL.__version__,
         "platform": platform.platform(),
     }
+
+
+def learning_rate(hp: Resolved, steps_per_epoch: int) -> Any:
+    """The optimizer's learning rate: a float, or a Keras schedule when the recipe asks for one."""
+    if hp.schedule == "constant":
+        return hp.lr
+    if hp.schedule == "cosine":
+        keras = import_keras()
+        steps = max(1, hp.epochs * steps_per_epoch)
+        return keras.optimizers.schedules.CosineDecay(hp.lr, decay_steps=steps, alpha=0.01)
+    raise UsageError(f"unknown learning-rate schedule {hp.schedule!r} (constant or cosine)")
 
 
 def _strategy(choice: str) -> Any:
@@ -364,7 +377,11 @@ def train(config: TrainConfig) -> TrainResult:
     with strategy.scope():
         model = build_model(config.arch, spec)
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=hp.lr),
+            optimizer=keras.optimizers.Adam(
+                learning_rate=learning_rate(
+                    hp, steps_per_epoch=-(-len(lab["train"]) // hp.batch_size)
+                )
+            ),
             loss="binary_crossentropy",
             metrics=[
                 "accuracy",
