@@ -20,6 +20,8 @@ from edge_emotion.errors import UsageError
 from edge_emotion_runtime.labels import DEFAULT_LABELS
 
 AMBIGUOUS_SHARE = 0.2  # faces whose mouth is nearly flat
+# Bump when the drawing changes, so cached default datasets are regenerated, not reused.
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,13 @@ def draw_face(rng: np.random.Generator, label: int, size: int) -> Image.Image:
     curvature = _mouth_curvature(rng, label, ambiguous)
     mouth_y = cy + fh * rng.uniform(0.35, 0.6)
     mouth_w = fw * rng.uniform(0.35, 0.65)
-    depth = fh * 0.22 * curvature
+    depth = fh * 0.4 * curvature
     points = [
         (cx + t * mouth_w, mouth_y + depth * (1 - t * t) - depth / 2)
         for t in np.linspace(-1, 1, 24)
     ]
     lip = (int(rng.uniform(120, 200)), int(rng.uniform(30, 80)), int(rng.uniform(40, 90)), 255)
-    draw.line(points, fill=lip, width=max(2, int(fw * rng.uniform(0.04, 0.1))), joint="curve")
+    draw.line(points, fill=lip, width=max(3, int(fw * rng.uniform(0.07, 0.13))), joint="curve")
 
     # accessories and occluders
     if rng.random() < 0.25:  # glasses

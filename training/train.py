@@ -119,9 +119,9 @@ def cache_root() -> Path:
 
 def default_synthetic_data(count: int, seed: int) -> Path:
     """Generate (once) the embedded synthetic dataset into the user cache and return its path."""
-    from edge_emotion.training.synth import generate
+    from edge_emotion.training.synth import GENERATOR_VERSION, generate
 
-    folder = cache_root() / f"synthetic-n{count}-s{seed}-{SYNTH_IMAGE_SIZE}px"
+    folder = cache_root() / f"synthetic-v{GENERATOR_VERSION}-n{count}-s{seed}-{SYNTH_IMAGE_SIZE}px"
     done = folder / ".complete"
     if done.is_file():
         note(f"no --data given: using synthetic faces cached in {folder}")
