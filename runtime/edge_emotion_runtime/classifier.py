@@ -96,7 +96,6 @@ class Classifier:
         self._output_index = out["index"]
         self.input_quantization: QuantParams = params_from_details(inp)
         self.output_quantization: QuantParams = params_from_details(out)
-        self._output_size = int(np.prod(out["shape"]))
 
     # ------------------------------------------------------------------ loading
     @classmethod
