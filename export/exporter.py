@@ -135,6 +135,9 @@ def export_run(
             f"seed {options.seed}"
         )
 
+    # Validation data and Keras' answers first: a missing split fails before any conversion.
+    refs = _references(source, options.splits) if options.validate else []
+
     # Convert everything in memory first: a converter failure leaves the disk untouched.
     converted: dict[ExportMode, tuple[bytes, float, str]] = {}
     for mode in (ExportMode.FLOAT32, *[m for m in modes if m is not ExportMode.FLOAT32]):
@@ -149,7 +152,6 @@ def export_run(
         converted[mode] = (strip(data), time.perf_counter() - started, quantizer.describe())
     float32_bytes = len(converted[ExportMode.FLOAT32][0])
 
-    refs = _references(source, options.splits) if options.validate else []
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for mode in modes:
