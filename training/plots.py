@@ -13,6 +13,10 @@ def plot_history(history: dict[str, list[float]], out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    val_loss = history.get("val_loss") or []
+    best = min(range(len(val_loss)), key=val_loss.__getitem__) + 1 if val_loss else None
 
     written = []
     for metric, title in (("accuracy", "Accuracy"), ("loss", "Loss")):
@@ -20,6 +24,9 @@ def plot_history(history: dict[str, list[float]], out_dir: Path) -> list[Path]:
         for key, name in ((metric, "train"), (f"val_{metric}", "val")):
             values = history.get(key) or []
             ax.plot(range(1, len(values) + 1), values, marker="o", label=name)
+        if best is not None:
+            ax.axvline(best, color="grey", linestyle="--", lw=1, label=f"best (epoch {best})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(title)
