@@ -103,6 +103,12 @@ def cells(row: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def failed_validation(doc: dict[str, Any]) -> list[str]:
+    """Variants whose embedded metadata says they failed validation at export."""
+    seen = {r["variant"] for r in doc["rows"] if r.get("validation_status") == "failed"}
+    return sorted(seen)
+
+
 def _not_measured(doc: dict[str, Any]) -> list[str]:
     return [
         f"{r['label']}: {r['status']} ({r.get('reason', 'no reason given')})"
@@ -133,6 +139,10 @@ def text_table(doc: dict[str, Any]) -> str:
                 for i, (c, w) in enumerate(zip(line, widths, strict=True))
             )
         )
+    failed = failed_validation(doc)
+    if failed:
+        lines.append("")
+        lines.append(f"failed validation at export (kept for inspection): {', '.join(failed)}")
     missing = _not_measured(doc)
     if missing:
         lines.append("")
@@ -205,6 +215,9 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         "counts reuse the accuracy measured at the first thread count (same model, same backend).",
         "",
     ]
+    failed = failed_validation(doc)
+    if failed:
+        parts += [f"Failed validation at export (kept for inspection): {', '.join(failed)}", ""]
     missing = _not_measured(doc)
     if missing:
         parts += ["Not measured:", ""] + [f"- {x}" for x in missing] + [""]
