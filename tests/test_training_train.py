@@ -148,4 +148,9 @@ def test_without_data_synthetic_faces_are_generated_into_the_cache(tmp_path, mon
     assert root.is_relative_to(tmp_path / "cache" / "edge-emotion")
     assert len(list(root.rglob("*.jpg"))) == 12
     assert RunDir.open(out).config()["data"]["synthetic"] is True
-    assert "generating 6 synthetic faces per class" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "generating 6 synthetic faces per class" in captured.err
+    epoch_lines = [line for line in captured.out.splitlines() if line.startswith("epoch")]
+    assert len(epoch_lines) == 1 and "\r" not in captured.out  # no bar when not a terminal
+    for field in ("train loss", "acc", "prec", "rec", "val loss"):
+        assert field in epoch_lines[0]
