@@ -117,3 +117,12 @@ register_arch(
     description="the seed notebook's 3-conv CNN (59M parameters at 256x256x3)",
     min_size=22,  # three valid 3x3 convs + 2x2 pools must leave at least 1x1
 )
+
+from edge_emotion.training.arch_edge import build_edge, edge_recipe  # noqa: E402
+
+register_arch(
+    "edge",
+    build_edge,
+    edge_recipe(),
+    description="compact int8-first CNN: strided stem, depthwise-separable tail (<250K params)",
+)
