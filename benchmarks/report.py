@@ -176,6 +176,45 @@ def _fmt_load(doc: dict[str, Any]) -> str:
     )
 
 
+def _provenance(run: dict[str, Any]) -> list[str]:
+    """The train/export commands that made the run, as far as the run dir records them."""
+    lines = []
+    if run.get("train_command"):
+        lines.append(run["train_command"])
+    export = run.get("export") or {}
+    options = export.get("options") or {}
+    if options:
+        chosen = options.get("modes") or []
+        every = {"float32", "float16", "dynamic", "int8"}
+        modes = "all" if set(chosen) >= every else ",".join(chosen)
+        if options.get("io") and options["io"] != "int8":
+            modes += f" --io {options['io']}"
+        extra = (
+            f" --calibration-samples {options['calibration_samples']}"
+            if options.get("calibration_samples")
+            else ""
+        )
+        lines.append(
+            f"edge-emotion export --model {run['path']} --quantize {modes}{extra}"
+            f"   # export status: {export.get('status')}"
+        )
+    return lines
+
+
+def _size_note(doc: dict[str, Any]) -> list[str]:
+    run = doc["run"]
+    params, size = run.get("parameters"), run.get("keras_model_bytes")
+    if params and size and size > 1.5 * 4 * params:
+        return [
+            f"Note: `model.keras` ({_size(size)}) also stores the optimizer state; the "
+            f"weights alone are {params:,} parameters = {_size(4 * params)} in float32, so "
+            f"the size ratios against it flatter TFLite by about "
+            f"{size / (4 * params):.1f}x.",
+            "",
+        ]
+    return []
+
+
 def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
     """benchmark.md: headline table, what was not measured, method, machine and the command."""
     s, m, run = doc["settings"], doc["machine"], doc["run"]
@@ -194,6 +233,7 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         f"{doc['date']} · {m['cpu_model']} ({m['usable_cores']} cores) · load {_fmt_load(doc)}",
         "",
         "```sh",
+        *_provenance(run),
         doc["command"],
         "```",
         "",
@@ -215,6 +255,7 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         "counts reuse the accuracy measured at the first thread count (same model, same backend).",
         "",
     ]
+    parts += _size_note(doc)
     failed = failed_validation(doc)
     if failed:
         parts += [f"Failed validation at export (kept for inspection): {', '.join(failed)}", ""]

@@ -329,6 +329,16 @@ def measure_cold_starts(
     return cold
 
 
+def _export_summary(run: RunDir) -> dict[str, Any] | None:
+    """Options and status of the export that produced the .tflite files (export_report.json)."""
+    path = run.export_dir / "export_report.json"
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return {"options": report.get("options"), "status": report.get("status")}
+
+
 # --------------------------------------------------------------------------- entry point
 def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[str, Any]:
     """Measure everything and return the benchmark document (what benchmark.json holds)."""
@@ -423,6 +433,9 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
             "labels": list(names),
             "threshold": threshold,
             "keras_model_bytes": run.model_path.stat().st_size,
+            "parameters": (config.get("model") or {}).get("parameters"),
+            "train_command": config.get("command"),
+            "export": _export_summary(run),
         },
         "settings": {
             "runs": opts.runs,
