@@ -41,7 +41,8 @@ def benchmark_command(
         None,
         "--tflite-python",
         "--python-tflite",
-        help="Python of a venv with tflite-runtime and numpy<2 (default: .venv-tflite/ if any).",
+        help="Python of a venv with tflite-runtime and numpy<2 (default: "
+        "$EDGE_EMOTION_TFLITE_PYTHON, else .venv-tflite/ if any).",
     ),
     max_eval: int | None = typer.Option(
         None, "--max-eval", help="Evaluate accuracy on at most N images (seeded subset)."

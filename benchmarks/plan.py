@@ -20,6 +20,8 @@ VARIANTS = ("float32", "float16", "dynamic", "int8")
 BACKENDS = ("litert", "tflite", "tensorflow")
 KERAS_KINDS = ("keras_direct", "keras_predict")
 TFLITE_VENV_NAME = ".venv-tflite"
+# Also read by the runtime's tests and set by scripts/test.sh.
+TFLITE_PYTHON_ENV = "EDGE_EMOTION_TFLITE_PYTHON"
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,11 @@ def resolve_tflite_python(explicit: str | None) -> tuple[Interpreter | None, str
     """The Python to run tflite-runtime rows with, or None and the reason there is none.
 
     tflite-runtime 2.14 is built against numpy 1.x, so it usually lives in its own venv:
-    `--tflite-python`, else `.venv-tflite/` in the checkout or the current directory, else this
-    interpreter if it happens to have tflite-runtime.
+    `--tflite-python`, else $EDGE_EMOTION_TFLITE_PYTHON, else `.venv-tflite/` in the checkout or
+    the current directory, else this interpreter if it happens to have tflite-runtime.
     """
     candidates: list[str] = []
+    explicit = explicit or os.environ.get(TFLITE_PYTHON_ENV) or None
     if explicit:
         found = shutil.which(explicit) if os.sep not in explicit else explicit
         if not found or not os.access(found, os.X_OK):
