@@ -12,7 +12,12 @@ import pytest
 
 from edge_emotion.benchmarks import coldstart, report
 from edge_emotion.benchmarks.outputs import relativize
-from edge_emotion.benchmarks.plan import Interpreter, repo_root
+from edge_emotion.benchmarks.plan import (
+    Interpreter,
+    build_plan,
+    repo_root,
+    resolve_tflite_python,
+)
 from edge_emotion.benchmarks.stats import summarize
 
 
@@ -119,3 +124,22 @@ def test_benchmark_usage_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
         assert proc.returncode == 2, (args, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, proc.stderr)
+
+
+def test_backend_without_interpreter_becomes_skipped_rows_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "int8.tflite").write_bytes(b"x")
+    interp, reason = resolve_tflite_python(str(tmp_path / "no-such-python"))
+    assert interp is None and "no-such-python" in reason
+    groups = build_plan(tmp_path, ["litert", "tflite"], [1, 2], interp, reason)
+    rows = {r.id: r for g in groups for r in g.rows}
+    assert {"keras_direct", "keras_predict", "int8-litert-t2-noxnnpack"} <= set(rows)
+    assert len(rows) == 2 + 2 * 2 * 5
+    for row in rows.values():
+        if row.backend == "tflite":
+            assert row.skip_reason == reason
+    assert rows["int8-litert-t1"].skip_reason is None
+    assert "float16.tflite not found" in (rows["float16-litert-t1"].skip_reason or "")
+    # accuracy is measured once per variant and backend, reused at the other thread count
+    assert rows["int8-litert-t1"].evaluate and not rows["int8-litert-t2"].evaluate
+    assert rows["int8-litert-t2"].metrics_from == "int8-litert-t1"
