@@ -13,9 +13,11 @@ import typer
 from edge_emotion import __version__
 from edge_emotion.errors import EdgeEmotionError
 
+HELP = "Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT."
+
 app = typer.Typer(
     name="edge-emotion",
-    help="Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT.",
+    help=HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,10 +33,11 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
-    """Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT."""
+    """Train, quantize, validate and benchmark a Happy-vs-Sad face classifier."""
 
 
 def _register() -> None:
@@ -66,8 +69,11 @@ def main() -> None:
     except Exception as err:  # a bug: still one line, the traceback on request
         if os.environ.get("EDGE_EMOTION_DEBUG"):
             raise
-        fail(f"internal error: {type(err).__name__}: {err} (set EDGE_EMOTION_DEBUG=1 for a "
-             "traceback)", 1)
+        fail(
+            f"internal error: {type(err).__name__}: {err} (set EDGE_EMOTION_DEBUG=1 for a "
+            "traceback)",
+            1,
+        )
 
 
 if __name__ == "__main__":

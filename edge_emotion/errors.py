@@ -17,5 +17,11 @@ class ValidationFailed(EdgeEmotionError):
     exit_code = 1
 
 
-__all__ = ["DataError", "EdgeEmotionError", "ImageError", "ModelError", "UsageError",
-           "ValidationFailed"]
+__all__ = [
+    "DataError",
+    "EdgeEmotionError",
+    "ImageError",
+    "ModelError",
+    "UsageError",
+    "ValidationFailed",
+]

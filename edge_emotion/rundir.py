@@ -1,14 +1,14 @@
-"""The layout of a training run directory: the contract between train, evaluate, export and benchmark.
+"""Layout of a training run directory: the contract between train, evaluate, export, benchmark.
 
-    RUN_DIR/
-      model.keras        best model (Keras 3 format)
-      model.h5           legacy copy for code written against the seed's cnn_emotion_model.h5
-      config.json        every setting, versions, preprocessing, labels, threshold, data root
-      split.csv          manifest: path (relative to the data root), label, split, sha256
-      history.json       per-epoch metrics
-      metrics.json       final val/test metrics
-      accuracy.png, loss.png
-      export/            TFLite models and export report (written by `edge-emotion export`)
+RUN_DIR/
+  model.keras        best model (Keras 3 format)
+  model.h5           legacy copy for code written against the seed's cnn_emotion_model.h5
+  config.json        every setting, versions, preprocessing, labels, threshold, data root
+  split.csv          manifest: path (relative to the data root), label, split, sha256
+  history.json       per-epoch metrics
+  metrics.json       final val/test metrics
+  accuracy.png, loss.png
+  export/            TFLite models and export report (written by `edge-emotion export`)
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_emotion.errors import UsageError
 from edge_emotion_runtime.metadata import write_atomic
 from edge_emotion_runtime.preprocess import PreprocessSpec
-
-from edge_emotion.errors import UsageError
 
 MODEL_FILE = "model.keras"
 LEGACY_MODEL_FILE = "model.h5"
@@ -72,8 +71,9 @@ class RunDir:
         if not run.path.exists():
             raise UsageError(f"{run.path}: no such run directory")
         if not run.path.is_dir():
-            raise UsageError(f"{run.path}: not a run directory (expected a folder made by "
-                             "`edge-emotion train`)")
+            raise UsageError(
+                f"{run.path}: not a run directory (expected a folder made by `edge-emotion train`)"
+            )
         for needed in (run.config_path, run.model_path):
             if not needed.is_file():
                 raise UsageError(f"{run.path}: not a run directory ({needed.name} is missing)")
