@@ -64,7 +64,8 @@ def _xnn(row: dict[str, Any]) -> str:
         return f"{info['nodes_replaced']}/{info['nodes_total']} nodes"
     if info.get("delegate_nodes"):
         return f"on ({info['delegate_nodes']} part.)"
-    return "on"
+    # Requested (the default delegate) but the interpreter does not say whether it took any node.
+    return "requested"
 
 
 def cells(row: dict[str, Any]) -> dict[str, str]:
