@@ -288,12 +288,22 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Re-render the table of an existing benchmark.json."""
-    if len(argv) != 1:
-        print("usage: python -m edge_emotion.benchmarks.report benchmark.json", file=sys.stderr)
+    """Re-print the table of a saved benchmark.json; `--write` also re-renders its md and PNGs."""
+    write = "--write" in argv
+    paths = [a for a in argv if a != "--write"]
+    if len(paths) != 1:
+        print(
+            "usage: python -m edge_emotion.benchmarks.report benchmark.json [--write]",
+            file=sys.stderr,
+        )
         return 2
-    doc = json.loads(Path(argv[0]).read_text())
+    path = Path(paths[0])
+    doc = json.loads(path.read_text())
     sys.stdout.write(text_table(doc))
+    if write:
+        from edge_emotion.benchmarks.outputs import write_outputs
+
+        write_outputs(doc, path.parent)
     return 0
 
 
