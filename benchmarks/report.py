@@ -197,7 +197,7 @@ def _provenance(run: dict[str, Any]) -> list[str]:
         )
         lines.append(
             f"edge-emotion export --model {run['path']} --quantize {modes}{extra}"
-            f"   # export status: {export.get('status')}"
+            f"   # options from export_report.json; status {export.get('status')}"
         )
     return lines
 
