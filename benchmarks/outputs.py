@@ -1,7 +1,8 @@
 """Write a benchmark's files: benchmark.json, benchmark.md and the PNG plots.
 
 Paths inside the checkout (or next to it, like `../shared/...`) are written relative to the
-repository root, so committed results carry no machine-specific absolute paths.
+repository root and paths under the home directory as `~/...`, so committed results carry no
+machine-specific absolute paths (run directories given on the command line stay as given).
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ MARKDOWN_FILE = "benchmark.md"
 
 def _relativizer() -> list[tuple[str, str]]:
     root = repo_root()
-    return [(str(root) + "/", ""), (str(root.parent) + "/", "../"), (str(root), ".")]
+    pairs = [(str(root) + "/", ""), (str(root.parent) + "/", "../"), (str(root), ".")]
+    home = str(Path.home())
+    if home not in ("/", "") and not str(root).startswith(home + "/"):
+        pairs.append((home + "/", "~/"))  # e.g. the synthetic data in ~/.cache
+    return pairs
 
 
 def relativize(value: Any, pairs: list[tuple[str, str]] | None = None) -> Any:
