@@ -51,19 +51,23 @@ class Backend:
 
     def create(
         self,
-        model_content: bytes,
+        model_path: str,
         *,
         threads: int | None = None,
         use_xnnpack: bool = True,
         quiet: bool = False,
     ) -> Any:
-        """A new interpreter with tensors allocated; the caller keeps `model_content` alive.
+        """A new interpreter with tensors allocated, reading the model from `model_path`.
+
+        By path, the interpreter memory-maps the file instead of holding a copy of it (a 225 MB
+        float32 model peaked at 939 MB RSS from bytes, 507 MB by path). Bytes appended after
+        the flatbuffer (our metadata archive) are ignored by every TFLite loader.
 
         With `quiet`, the interpreter's native "INFO: Created ... XNNPACK delegate" chatter is
         dropped; any other native output is passed on, and on failure it is folded into the
         raised error so the user still sees one complete line.
         """
-        kwargs: dict[str, Any] = {"model_content": model_content, "num_threads": threads}
+        kwargs: dict[str, Any] = {"model_path": str(model_path), "num_threads": threads}
         if not use_xnnpack:
             kwargs["experimental_op_resolver_type"] = (
                 self.op_resolver_type.BUILTIN_WITHOUT_DEFAULT_DELEGATES

@@ -22,7 +22,7 @@ from PIL import Image
 from edge_emotion_runtime import backends
 from edge_emotion_runtime.errors import ImageError, ModelError
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
-from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata, strip
+from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
 from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, scale, to_pixels
 from edge_emotion_runtime.quantization import (
     FLOAT_DTYPES,
@@ -75,7 +75,6 @@ class Classifier:
         backend: backends.Backend,
         metadata: ModelMetadata,
         has_metadata: bool,
-        model_content: bytes,
         threads: int | None,
         use_xnnpack: bool,
     ) -> None:
@@ -87,8 +86,6 @@ class Classifier:
         self.threads = threads
         self.use_xnnpack = use_xnnpack
         self._interpreter = interpreter
-        # The interpreter reads the flatbuffer from this buffer for its whole life.
-        self._model_content = model_content
         self._lock = threading.Lock()
         inp = interpreter.get_input_details()[0]
         out = interpreter.get_output_details()[0]
@@ -122,17 +119,17 @@ class Classifier:
         if path.is_dir():
             raise ModelError(f"{path}: is a directory, not a .tflite model")
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                header = fh.read(8)
         except OSError as err:
             raise ModelError(f"{path}: cannot read model ({err.strerror or err})") from None
-        flatbuffer = strip(data)
-        if len(flatbuffer) < 8 or flatbuffer[4:8] != TFLITE_IDENTIFIER:
+        if len(header) < 8 or header[4:8] != TFLITE_IDENTIFIER:
             raise ModelError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
         metadata = read_metadata(path)
         chosen = backends.resolve(backend)
         try:
             interpreter = chosen.create(
-                flatbuffer, threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
+                str(path), threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
             )
         except (ValueError, RuntimeError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -145,7 +142,6 @@ class Classifier:
             backend=chosen,
             metadata=metadata,
             has_metadata=has_metadata,
-            model_content=flatbuffer,
             threads=threads,
             use_xnnpack=use_xnnpack,
         )

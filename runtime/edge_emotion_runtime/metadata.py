@@ -127,14 +127,25 @@ def strip(data: bytes) -> bytes:
 
 
 def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata | None:
-    """Metadata embedded in a model file, or None for a bare `.tflite`."""
+    """Metadata embedded in a model file, or None for a bare `.tflite`.
+
+    Only the archive at the end of the file is read (zipfile seeks from the end), so a
+    200 MB model is never copied into memory just to find its labels.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        with zipfile.ZipFile(path) as archive:
+            if METADATA_FILENAME not in archive.namelist():
+                return None
+            meta = json.loads(archive.read(METADATA_FILENAME).decode("utf-8"))
+    except (zipfile.BadZipFile, EOFError):
+        return None
+    except ValueError as err:
+        raise ModelError(f"{path}: embedded metadata is not valid JSON ({err})") from None
     except OSError as err:
         raise ModelError(f"{path}: cannot read model ({err.strerror or err})") from None
-    _, meta = _split(data)
-    if meta is None:
+    if not 0 < int(meta.get("model_bytes", 0)) <= size:
         return None
     try:
         return ModelMetadata.from_dict(meta)
