@@ -22,7 +22,20 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 
 
 def benchmark_command(
-    model: Path = typer.Option(..., "--model", help="Run directory (after `edge-emotion export`)."),
+    model: list[Path] = typer.Option(
+        ...,
+        "--model",
+        metavar="RUN_DIR",
+        help="Run directory (after `edge-emotion export`). Repeat to compare several runs in "
+        "one invocation (ratios in the comparison are against the first).",
+    ),
+    name: list[str] = typer.Option(
+        [],
+        "--name",
+        metavar="NAME",
+        help="Short name of each --model in the table (repeat, same order; default: the run "
+        "directory's name).",
+    ),
     data: Path | None = typer.Option(
         None, "--data", help="Evaluate on every image of this folder, not the run's test split."
     ),
@@ -35,7 +48,8 @@ def benchmark_command(
     out: Path | None = typer.Option(
         None,
         "--out",
-        help="Output folder (default RUN_DIR/benchmark/); its benchmark files are replaced.",
+        help="Output folder (default RUN_DIR/benchmark/; required with several --model); its "
+        "benchmark files are replaced.",
     ),
     tflite_python: str | None = typer.Option(
         None,
@@ -66,8 +80,15 @@ def benchmark_command(
         raise UsageError(f"--backends {backends!r}: choose from {', '.join(BACKENDS)}")
     if cold_runs < 0:
         raise UsageError("--cold-runs must be >= 0")
+    if len(model) > 1 and out is None:
+        raise UsageError(
+            "--out DIR is required with several --model (so no run's own benchmark/ folder "
+            "is overwritten by a comparison)"
+        )
     options = BenchmarkOptions(
-        run_path=model,
+        run_path=model[0],
+        run_paths=tuple(model),
+        names=tuple(name),
         data=data,
         threads=_int_list(threads, "--threads"),
         runs=runs,
@@ -80,7 +101,7 @@ def benchmark_command(
         command_line=shlex.join(["edge-emotion", *sys.argv[1:]]),
     )
     doc = run_benchmark(options)
-    files = write_outputs(doc, out or model / "benchmark")
+    files = write_outputs(doc, out or model[0] / "benchmark")
     typer.echo(text_table(doc), nl=False)
     typer.echo(f"wrote {', '.join(str(p) for p in files.values())}", err=True)
 

@@ -38,6 +38,14 @@ class RowSpec:
     evaluate: bool  # compute accuracy here (else copied from `metrics_from`)
     metrics_from: str | None = None
     skip_reason: str | None = None
+    run: str = ""  # short name of the run directory the row belongs to
+
+    @property
+    def key(self) -> str:
+        """The row's id without its run prefix: what rows of different runs are matched on."""
+        return (
+            self.id.split(":", 1)[1] if self.run and self.id.startswith(f"{self.run}:") else self.id
+        )
 
     @property
     def label(self) -> str:
@@ -51,6 +59,7 @@ class RowSpec:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["label"] = self.label
+        data["key"] = self.key
         return data
 
 
@@ -135,14 +144,22 @@ def build_plan(
     threads: list[int],
     tflite: Interpreter | None,
     tflite_reason: str,
+    *,
+    run_name: str = "",
+    prefix_ids: bool = False,
 ) -> list[Group]:
-    """Groups of rows in measurement order (Keras first: it is the reference)."""
+    """Groups of rows in measurement order (Keras first: it is the reference).
+
+    With `prefix_ids` (several runs in one benchmark) every row id and group name starts with
+    `run_name:`, so the rows of different runs never collide.
+    """
     here = Interpreter(python=sys.executable)
+    pre = f"{run_name}:" if prefix_ids else ""
     export_dir = run_path / "export"
     keras_model = str(run_path / "model.keras")
     keras_rows = (
         RowSpec(
-            "keras_direct",
+            f"{pre}keras_direct",
             "keras_direct",
             "keras",
             "keras",
@@ -150,9 +167,10 @@ def build_plan(
             False,
             keras_model,
             evaluate=True,
+            run=run_name,
         ),
         RowSpec(
-            "keras_predict",
+            f"{pre}keras_predict",
             "keras_predict",
             "keras",
             "keras",
@@ -160,10 +178,11 @@ def build_plan(
             False,
             keras_model,
             evaluate=False,
-            metrics_from="keras_direct",
+            metrics_from=f"{pre}keras_direct",
+            run=run_name,
         ),
     )
-    groups = [Group("keras", here, keras_rows)]
+    groups = [Group(f"{pre}keras", here, keras_rows)]
 
     variants = [v for v in VARIANTS]
     variants += sorted(p.stem for p in export_dir.glob("*.tflite") if p.stem not in VARIANTS)
@@ -185,7 +204,7 @@ def build_plan(
                 )
             first: str | None = None
             for t in threads:
-                row_id = f"{variant}-{backend}-t{t}{'' if xnnpack else '-noxnnpack'}"
+                row_id = f"{pre}{variant}-{backend}-t{t}{'' if xnnpack else '-noxnnpack'}"
                 rows.append(
                     RowSpec(
                         row_id,
@@ -198,11 +217,27 @@ def build_plan(
                         evaluate=first is None,
                         metrics_from=first,
                         skip_reason=reason,
+                        run=run_name,
                     )
                 )
                 first = first or row_id
-        groups.append(Group(backend, interpreter, tuple(rows)))
+        groups.append(Group(f"{pre}{backend}", interpreter, tuple(rows)))
     return groups
+
+
+def interleave(per_run: list[list[Group]]) -> list[tuple[int, Group]]:
+    """(run index, group) in the order the groups are measured when several runs are compared.
+
+    Round-robin over the runs: run A's first group, run B's first group, then A's second, B's
+    second, ... (Keras, then each backend, in the order of --backends). Consecutive groups of
+    different runs see nearly the same machine state, so the cross-run ratios are fair.
+    """
+    out: list[tuple[int, Group]] = []
+    for position in range(max((len(g) for g in per_run), default=0)):
+        for index, groups in enumerate(per_run):
+            if position < len(groups):
+                out.append((index, groups[position]))
+    return out
 
 
 def isolate_rows(groups: list[Group]) -> list[Group]:

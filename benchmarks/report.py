@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edge_emotion.benchmarks import compare
+
 COLUMNS = (
     ("row", "row"),
     ("p50 ms", "p50"),
@@ -68,10 +70,25 @@ def _xnn(row: dict[str, Any]) -> str:
     return "requested"
 
 
+def is_multi(doc: dict[str, Any]) -> bool:
+    """Whether the document compares several runs (older documents have no `runs`)."""
+    return len(doc.get("runs") or []) > 1
+
+
+def columns(doc: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The table's columns: with several runs, a leading `run` column names each row's run."""
+    return (("run", "run"), *COLUMNS) if is_multi(doc) else COLUMNS
+
+
+def _row_label(doc: dict[str, Any], row: dict[str, Any]) -> str:
+    return f"{row['run']}: {row['label']}" if is_multi(doc) and row.get("run") else row["label"]
+
+
 def cells(row: dict[str, Any]) -> dict[str, str]:
     """Display strings of one row (skipped/failed rows only carry their reason)."""
     out = {key: "-" for _, key in COLUMNS}
     out["row"] = row["label"]
+    out["run"] = row.get("run") or "-"
     lat = row.get("latency")
     if row.get("status") != "ok" or not lat:
         return out
@@ -106,22 +123,29 @@ def cells(row: dict[str, Any]) -> dict[str, str]:
 
 def failed_validation(doc: dict[str, Any]) -> list[str]:
     """Variants whose embedded metadata says they failed validation at export."""
-    seen = {r["variant"] for r in doc["rows"] if r.get("validation_status") == "failed"}
+    multi = is_multi(doc)
+    seen = {
+        f"{r['run']} {r['variant']}" if multi and r.get("run") else r["variant"]
+        for r in doc["rows"]
+        if r.get("validation_status") == "failed"
+    }
     return sorted(seen)
 
 
 def _not_measured(doc: dict[str, Any]) -> list[str]:
     return [
-        f"{r['label']}: {r['status']} ({r.get('reason', 'no reason given')})"
+        f"{_row_label(doc, r)}: {r['status']} ({r.get('reason', 'no reason given')})"
         for r in doc["rows"]
         if r.get("status") != "ok"
     ]
 
 
 def text_table(doc: dict[str, Any]) -> str:
-    """Plain aligned table for the terminal, skipped/failed rows listed below it."""
-    headers = [h for h, _ in COLUMNS]
-    body = [[cells(r)[k] for _, k in COLUMNS] for r in doc["rows"] if r.get("status") == "ok"]
+    """Plain aligned table for the terminal, skipped/failed rows listed below it (and, with
+    several runs, the cross-run comparison)."""
+    cols = columns(doc)
+    headers = [h for h, _ in cols]
+    body = [[cells(r)[k] for _, k in cols] for r in doc["rows"] if r.get("status") == "ok"]
     widths = [
         max(len(h), *(len(line[i]) for line in body)) if body else len(h)
         for i, h in enumerate(headers)
@@ -149,11 +173,12 @@ def text_table(doc: dict[str, Any]) -> str:
         lines.append("")
         lines.append("not measured:")
         lines += [f"  {m}" for m in missing]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + compare.text(doc)
 
 
 def markdown_table(doc: dict[str, Any]) -> str:
-    headers = [h for h, _ in COLUMNS]
+    cols = columns(doc)
+    headers = [h for h, _ in cols]
     lines = [
         "| " + " | ".join(headers) + " |",
         "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(headers))) + "|",
@@ -161,7 +186,7 @@ def markdown_table(doc: dict[str, Any]) -> str:
     for row in doc["rows"]:
         if row.get("status") == "ok":
             c = cells(row)
-            lines.append("| " + " | ".join(c[k] for _, k in COLUMNS) + " |")
+            lines.append("| " + " | ".join(c[k] for _, k in cols) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -202,12 +227,23 @@ def _provenance(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of a document (older documents: just `run`)."""
+    return doc.get("runs") or [doc["run"]]
+
+
 def _size_note(doc: dict[str, Any]) -> list[str]:
-    run = doc["run"]
+    out: list[str] = []
+    for run in _runs(doc):
+        out += _size_note_of(run, f"{run['name']}: " if is_multi(doc) else "")
+    return out
+
+
+def _size_note_of(run: dict[str, Any], prefix: str) -> list[str]:
     params, size = run.get("parameters"), run.get("keras_model_bytes")
     if params and size and size > 1.5 * 4 * params:
         return [
-            f"Note: `model.keras` ({_size(size)}) also stores the optimizer state; the "
+            f"{prefix}Note: `model.keras` ({_size(size)}) also stores the optimizer state; the "
             f"weights alone are {params:,} parameters = {_size(4 * params)} in float32, so "
             f"the size ratios against it flatter TFLite by about "
             f"{size / (4 * params):.1f}x.",
@@ -216,9 +252,23 @@ def _size_note(doc: dict[str, Any]) -> list[str]:
     return []
 
 
+def _eval_one(ev: dict[str, Any]) -> str:
+    return f"{ev['n']} images ({ev['source']}" + (
+        f", seeded random subset of {ev['n_available']}, capped by --max-eval)"
+        if ev.get("subset_seed") is not None
+        else ")"
+    )
+
+
+def _eval_text(doc: dict[str, Any], ev: dict[str, Any]) -> str:
+    if not is_multi(doc):
+        return _eval_one(ev)
+    return "; ".join(f"{r['name']}: {_eval_one(r['eval'])}" for r in doc["runs"])
+
+
 def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
     """benchmark.md: headline table, what was not measured, method, machine and the command."""
-    s, m, run = doc["settings"], doc["machine"], doc["run"]
+    s, m = doc["settings"], doc["machine"]
     ev = s["eval"]
     v = m.get("versions", {})
     interp = ", ".join(
@@ -227,31 +277,35 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         for k, e in sorted(doc.get("interpreters", {}).items())
         if e
     )
-    shape = "x".join(str(run["preprocess"][k]) for k in ("height", "width", "channels"))
+    multi = is_multi(doc)
+    titles = [
+        f"{r['name'] + ' = ' if multi else ''}{r.get('arch') or 'model'} "
+        + "x".join(str(r["preprocess"][k]) for k in ("height", "width", "channels"))
+        for r in _runs(doc)
+    ]
+    provenance = [line for r in _runs(doc) for line in _provenance(r)]
     parts = [
-        f"# Benchmark: {run.get('arch') or 'model'} {shape}",
+        f"# Benchmark: {' vs '.join(titles)}",
         "",
         f"{doc['date']} · {m['cpu_model']} ({m['usable_cores']} cores) · load {_fmt_load(doc)}",
         "",
         "```sh",
-        *_provenance(run),
+        *provenance,
         doc["command"],
         "```",
         "",
         markdown_table(doc),
+        *([compare.markdown(doc)] if multi else []),
         "Columns: latency of one single-image (batch 1) call after warm-up (p50, mean±std, p99 "
         f"over {s['runs']} timed runs after {s['warmup']} warm-up runs); img/s = 1000/mean; "
-        "speed-up = Keras `model(x)` p50 / row p50; load = model load/interpreter creation; "
+        "speed-up = Keras `model(x)` p50 / row p50"
+        + (" (the Keras model of the row's own run)" if multi else "")
+        + "; load = model load/interpreter creation; "
         "1st = first inference after load; cold = median wall time of a fresh process to its "
         f"first printed answer over {s['cold_runs']} runs; RSS = peak resident memory of that "
         "process; size × = file size / `model.keras` size; acc/F1/AUC on "
-        f"{ev['n']} images ({ev['source']}"
-        + (
-            f", seeded random subset of {ev['n_available']}, capped by --max-eval"
-            if ev.get("subset_seed") is not None
-            else ""
-        )
-        + "); Δacc = accuracy − Keras accuracy; agree = fraction of images given the same label "
+        + _eval_text(doc, ev)
+        + "; Δacc = accuracy − Keras accuracy; agree = fraction of images given the same label "
         "as Keras; XNNPACK = delegate status reported by the interpreter. Rows at other thread "
         "counts reuse the accuracy measured at the first thread count (same model, same backend).",
         "",
@@ -278,7 +332,14 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         "",
         "Each backend's rows are measured in their own fresh worker process "
         f"(isolation: {s['isolation']}), one after the other, all in this one invocation. "
-        "See `benchmarks/README.md` in the repository for the full method. Raw per-run "
+        + (
+            "The runs' worker groups were interleaved, in this order: "
+            + ", ".join(f"`{g}`" for g in s.get("measurement_order", []))
+            + ". "
+            if multi
+            else ""
+        )
+        + "See `benchmarks/README.md` in the repository for the full method. Raw per-run "
         "latencies and every figure are in `benchmark.json`.",
         "",
     ]

@@ -7,8 +7,10 @@ state as far as possible and the ratios against the Keras row compare like with 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,14 @@ class BenchmarkOptions:
     isolation: str = "backend"  # or "row"
     command_line: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Several runs compared in one invocation (the first is the reference); empty: run_path only.
+    run_paths: tuple[Path, ...] = ()
+    # Short names of the runs (default: each run directory's name).
+    names: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return self.run_paths or (self.run_path,)
 
 
 def _stderr(message: str) -> None:
@@ -96,8 +106,18 @@ def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Pat
         "max_eval": max_eval,
         "subset_seed": EVAL_SEED if len(index) < total else None,
         "class_counts": np.bincount(labels, minlength=2).astype(int).tolist(),
+        # Content hash of the evaluated images and labels, so a comparison of several runs can
+        # say whether their accuracies were measured on the same images.
+        "images_sha256": _fingerprint([split.samples[int(i)] for i in index]),
     }
     return EvalSet(pixels=pixels, labels=labels, image=image, info=info)
+
+
+def _fingerprint(samples: list[Any]) -> str:
+    digest = hashlib.sha256()
+    for sample in samples:
+        digest.update(f"{sample.sha256 or sample.path}:{sample.label}\n".encode())
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- workers
@@ -127,7 +147,7 @@ def run_group(
     rows = [r for r in group.rows if r.skip_reason is None]
     if not rows:
         return {}
-    job_path = workdir / f"job-{group.name}.json"
+    job_path = workdir / f"job-{re.sub(r'[^A-Za-z0-9._-]', '_', group.name)}.json"
     job_path.write_text(json.dumps({**job, "rows": [r.to_dict() for r in rows]}))
     env = coldstart._env(group.interpreter)
     results: dict[str, dict[str, Any]] = {}
@@ -234,7 +254,8 @@ def assemble(
                 out["cold_start"] = cold[spec.id]
         rows[spec.id] = out
 
-    reference = probs.get("keras_direct")
+    reference_id = next((s.id for s in specs if s.kind == "keras_direct"), "")
+    reference = probs.get(reference_id)
     for spec in specs:
         out = rows[spec.id]
         if spec.id in probs and reference is not None and len(reference) == len(probs[spec.id]):
@@ -263,7 +284,7 @@ def assemble(
 
 
 def _add_ratios(rows: list[dict[str, Any]]) -> None:
-    base = next((r for r in rows if r["id"] == "keras_direct"), None)
+    base = next((r for r in rows if r["kind"] == "keras_direct"), None)
     if base is None or base.get("status") != "ok":
         return
     for row in rows:
@@ -286,29 +307,31 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
 
 # --------------------------------------------------------------------------- cold starts
 def measure_cold_starts(
-    groups: list[plan.Group],
+    groups: list[tuple[plan.Group, EvalSet, str]],
     raw: dict[str, dict[str, Any]],
-    evalset: EvalSet,
-    spec_json: str,
     repeats: int,
     progress: Progress,
 ) -> dict[str, dict[str, Any]]:
+    """Fresh-process starts of every measured row: (group, its run's eval set, spec JSON)."""
     cold: dict[str, dict[str, Any]] = {}
     todo = [
-        (g, r)
-        for g in groups
+        (g, r, evalset, spec_json)
+        for g, evalset, spec_json in groups
         for r in g.rows
         if r.skip_reason is None and raw.get(r.id, {}).get("status") == "ok"
     ]
-    keras_done: dict[str, Any] | None = None
-    for i, (group, row) in enumerate(todo, 1):
+    keras_done: dict[str, dict[str, Any]] = {}  # model path -> result (direct and predict share)
+    for i, (group, row, evalset, spec_json) in enumerate(todo, 1):
         if row.kind.startswith("keras"):
-            if keras_done is None:
+            if row.model_path not in keras_done:
                 command = coldstart.keras_command(
                     group.interpreter, row.model_path, evalset.image, spec_json
                 )
-                keras_done = coldstart.measure(command, group.interpreter, repeats)
-            cold[row.id] = {**keras_done, "note": "load model + model(x) on one image"}
+                keras_done[row.model_path] = coldstart.measure(command, group.interpreter, repeats)
+            cold[row.id] = {
+                **keras_done[row.model_path],
+                "note": "load model + model(x) on one image",
+            }
         else:
             command = coldstart.tflite_command(
                 group.interpreter,
@@ -325,7 +348,8 @@ def measure_cold_starts(
             if result["status"] == "ok"
             else f"failed: {result['reason']}"
         )
-        progress(f"benchmark: cold start [{i}/{len(todo)}] {row.label}: {shown}")
+        name = f"{row.run}: " if row.id != row.key else ""
+        progress(f"benchmark: cold start [{i}/{len(todo)}] {name}{row.label}: {shown}")
     return cold
 
 
@@ -339,9 +363,71 @@ def _export_summary(run: RunDir) -> dict[str, Any] | None:
     return {"options": report.get("options"), "status": report.get("status")}
 
 
-# --------------------------------------------------------------------------- entry point
-def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[str, Any]:
-    """Measure everything and return the benchmark document (what benchmark.json holds)."""
+# --------------------------------------------------------------------------- runs
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def run_names(paths: tuple[Path, ...], given: tuple[str, ...]) -> tuple[str, ...]:
+    """Short, unique names of the runs: `--name`s if given, else the run directories' names."""
+    if given:
+        if len(given) != len(paths):
+            raise UsageError(
+                f"{len(given)} --name for {len(paths)} --model: give one --name per --model "
+                "(or none to use the run directories' names)"
+            )
+        bad = [n for n in given if not _NAME.match(n)]
+        if bad:
+            raise UsageError(
+                f"--name {bad[0]!r}: use letters, digits, '.', '_' or '-' (e.g. seed, edge)"
+            )
+        names = list(given)
+    else:
+        names = []
+        for path in paths:
+            base = re.sub(r"[^A-Za-z0-9._-]", "-", path.resolve().name).strip("-.") or "run"
+            names.append(base)
+        base_names = list(names)  # same directory name in different places: number them
+        for i, name in enumerate(base_names):
+            if base_names.count(name) > 1:
+                names[i] = f"{name}-{base_names[:i].count(name) + 1}"
+    if len(set(names)) != len(names):
+        raise UsageError(f"--name values must differ (got {', '.join(given)})")
+    return tuple(names)
+
+
+@dataclass
+class _Run:
+    """Everything the benchmark knows about one of the runs it measures."""
+
+    name: str
+    run: RunDir
+    config: dict[str, Any]
+    spec: Any  # PreprocessSpec
+    labels: tuple[str, ...]
+    threshold: float
+    workdir: Path
+    evalset: EvalSet | None = None
+    groups: list[plan.Group] = field(default_factory=list)
+    job: dict[str, Any] = field(default_factory=dict)
+
+    def info(self) -> dict[str, Any]:
+        assert self.evalset is not None
+        return {
+            "name": self.name,
+            "path": str(self.run.path),
+            "arch": self.config.get("arch") or self.config.get("model", {}).get("arch"),
+            "preprocess": self.spec.to_dict(),
+            "labels": list(self.labels),
+            "threshold": self.threshold,
+            "keras_model_bytes": self.run.model_path.stat().st_size,
+            "parameters": (self.config.get("model") or {}).get("parameters"),
+            "train_command": self.config.get("command"),
+            "export": _export_summary(self.run),
+            "eval": self.evalset.info,
+        }
+
+
+def _check_options(opts: BenchmarkOptions) -> None:
     if opts.runs < 1 or opts.warmup < 0:
         raise UsageError("--runs must be >= 1 and --warmup >= 0")
     if not opts.threads or any(t < 1 for t in opts.threads):
@@ -355,40 +441,81 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
         raise UsageError("--isolation must be 'backend' or 'row'")
     if opts.max_eval is not None and opts.max_eval < 1:
         raise UsageError("--max-eval must be >= 1")
-    run = RunDir.open(opts.run_path)
-    config = run.config()
-    spec = run.preprocess_spec()
-    names = tuple(config.get("labels", DEFAULT_LABELS))
-    threshold = float(config.get("threshold", DEFAULT_THRESHOLD))
+    resolved = [p.resolve() for p in opts.paths]
+    if len(set(resolved)) != len(resolved):
+        raise UsageError("the same run directory was given twice to --model")
+
+
+# --------------------------------------------------------------------------- entry point
+def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[str, Any]:
+    """Measure everything and return the benchmark document (what benchmark.json holds).
+
+    With several runs (`opts.run_paths`), every run's rows are measured in this one invocation,
+    their worker groups interleaved (see `plan.interleave`), and the document gains a
+    `comparison` of the rows all runs share.
+    """
+    from edge_emotion.benchmarks.compare import compare
+
+    _check_options(opts)
+    names = run_names(opts.paths, opts.names)
+    multi = len(names) > 1
+    opened = [RunDir.open(path) for path in opts.paths]  # every run valid before measuring
     started = dt.datetime.now(dt.UTC)
     load_start = sysinfo.load_average()
     t0 = time.perf_counter()
 
     with tempfile.TemporaryDirectory(prefix="edge-emotion-bench-") as tmp:
-        workdir = Path(tmp)
-        progress("benchmark: loading evaluation images")
-        evalset = load_eval(run, opts.data, opts.max_eval, workdir)
-        np.savez(workdir / "eval.npz", pixels=evalset.pixels, labels=evalset.labels)
-        progress(f"benchmark: {evalset.info['n']} evaluation images ({evalset.info['source']})")
+        runs: list[_Run] = []
+        for i, (name, run) in enumerate(zip(names, opened, strict=True)):
+            config = run.config()
+            workdir = Path(tmp) / f"run{i}"
+            workdir.mkdir()
+            runs.append(
+                _Run(
+                    name=name,
+                    run=run,
+                    config=config,
+                    spec=run.preprocess_spec(),
+                    labels=tuple(config.get("labels", DEFAULT_LABELS)),
+                    threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
+                    workdir=workdir,
+                )
+            )
 
         tflite_interp, tflite_reason = None, ""
         if "tflite" in opts.backends:
             tflite_interp, tflite_reason = plan.resolve_tflite_python(opts.tflite_python)
             if tflite_interp is None:
                 progress(f"benchmark: tflite rows skipped: {tflite_reason}")
-        groups = plan.build_plan(
-            run.path, list(opts.backends), list(opts.threads), tflite_interp, tflite_reason
-        )
-        if opts.isolation == "row":
-            groups = plan.isolate_rows(groups)
-        job = {
-            "spec": spec.to_dict(),
-            "eval_npz": str(workdir / "eval.npz"),
-            "warmup": opts.warmup,
-            "runs": opts.runs,
-            "timing_index": 0,
-        }
-        total = sum(len(g.rows) for g in groups)
+        for r in runs:
+            shown = f"{r.name}: " if multi else ""
+            progress(f"benchmark: {shown}loading evaluation images")
+            r.evalset = load_eval(r.run, opts.data, opts.max_eval, r.workdir)
+            np.savez(r.workdir / "eval.npz", pixels=r.evalset.pixels, labels=r.evalset.labels)
+            progress(
+                f"benchmark: {shown}{r.evalset.info['n']} evaluation images "
+                f"({r.evalset.info['source']})"
+            )
+            r.groups = plan.build_plan(
+                r.run.path,
+                list(opts.backends),
+                list(opts.threads),
+                tflite_interp,
+                tflite_reason,
+                run_name=r.name,
+                prefix_ids=multi,
+            )
+            if opts.isolation == "row":
+                r.groups = plan.isolate_rows(r.groups)
+            r.job = {
+                "spec": r.spec.to_dict(),
+                "eval_npz": str(r.workdir / "eval.npz"),
+                "warmup": opts.warmup,
+                "runs": opts.runs,
+                "timing_index": 0,
+            }
+        order = plan.interleave([r.groups for r in runs])
+        total = sum(len(g.rows) for _, g in order)
         done = [0]
 
         def on_row(payload: dict[str, Any]) -> None:
@@ -401,42 +528,47 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
             progress(f"benchmark: [{done[0]}/{total}] {payload['row']}: {shown}")
 
         raw: dict[str, dict[str, Any]] = {}
-        for group in groups:
+        for index, group in order:
             for row in group.rows:
                 if row.skip_reason is not None:
                     on_row({"row": row.id, "status": "skipped", "reason": row.skip_reason})
             progress(f"benchmark: starting worker for {group.name} ({group.interpreter.python})")
-            raw.update(run_group(group, job, workdir, on_row))
+            raw.update(run_group(group, runs[index].job, runs[index].workdir, on_row))
 
         cold: dict[str, dict[str, Any]] = {}
         if opts.cold_runs > 0:
             cold = measure_cold_starts(
-                groups, raw, evalset, json.dumps(spec.to_dict()), opts.cold_runs, progress
+                [
+                    (g, runs[i].evalset, json.dumps(runs[i].spec.to_dict()))  # type: ignore[misc]
+                    for i, g in order
+                ],
+                raw,
+                opts.cold_runs,
+                progress,
             )
-        rows = assemble(groups, raw, cold, evalset, threshold, names)
+        rows: list[dict[str, Any]] = []
+        for r in runs:
+            assert r.evalset is not None
+            rows += assemble(r.groups, raw, cold, r.evalset, r.threshold, r.labels)
 
     interpreters: dict[str, Any] = {}
     for payload in raw.values():
         env = payload.get("env") or {}
         key = env.get("backend_distribution") or "keras"
         interpreters.setdefault(key, env)
-    return {
+    infos = [r.info() for r in runs]
+    first = {k: v for k, v in infos[0].items() if k not in ("name", "eval")}
+    first["path"] = str(opts.paths[0])
+    for info, path in zip(infos, opts.paths, strict=True):
+        info["path"] = str(path)  # as given on the command line
+    doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": "edge-emotion benchmark",
         "date": started.isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - t0, 1),
         "command": opts.command_line,
-        "run": {
-            "path": str(opts.run_path),
-            "arch": config.get("arch") or config.get("model", {}).get("arch"),
-            "preprocess": spec.to_dict(),
-            "labels": list(names),
-            "threshold": threshold,
-            "keras_model_bytes": run.model_path.stat().st_size,
-            "parameters": (config.get("model") or {}).get("parameters"),
-            "train_command": config.get("command"),
-            "export": _export_summary(run),
-        },
+        "run": first,
+        "runs": infos,
         "settings": {
             "runs": opts.runs,
             "warmup": opts.warmup,
@@ -451,7 +583,8 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
                 "tflite": "Classifier.probabilities(x): quantize, set_tensor, invoke, "
                 "get_tensor, dequantize",
             },
-            "eval": evalset.info,
+            "eval": infos[0]["eval"],
+            **({"measurement_order": [g.name for _, g in order]} if multi else {}),
             **opts.extra,
         },
         "machine": sysinfo.machine_info(),
@@ -460,3 +593,6 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
         "interpreters": interpreters,
         "rows": rows,
     }
+    if multi:
+        doc["comparison"] = compare(doc)
+    return doc
