@@ -181,4 +181,4 @@ def markdown(doc: dict[str, Any]) -> str:
         table.append("| " + " | ".join(cells) + " |")
     if not comp["rows"]:
         table = ["No row was measured in every run."]
-    return "\n".join(["## Cross-run comparison", "", intro(doc), "", *table, ""]) + "\n"
+    return "\n".join(["## Cross-run comparison", "", intro(doc), "", *table]) + "\n"

@@ -144,6 +144,7 @@ def text_table(doc: dict[str, Any]) -> str:
     """Plain aligned table for the terminal, skipped/failed rows listed below it (and, with
     several runs, the cross-run comparison)."""
     cols = columns(doc)
+    left = 2 if is_multi(doc) else 1  # text columns (run, row) are left-aligned
     headers = [h for h, _ in cols]
     body = [[cells(r)[k] for _, k in cols] for r in doc["rows"] if r.get("status") == "ok"]
     widths = [
@@ -152,7 +153,7 @@ def text_table(doc: dict[str, Any]) -> str:
     ]
     lines = [
         "  ".join(
-            h.ljust(w) if i == 0 else h.rjust(w)
+            h.ljust(w) if i < left else h.rjust(w)
             for i, (h, w) in enumerate(zip(headers, widths, strict=True))
         )
     ]
@@ -160,7 +161,7 @@ def text_table(doc: dict[str, Any]) -> str:
     for line in body:
         lines.append(
             "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
+                c.ljust(w) if i < left else c.rjust(w)
                 for i, (c, w) in enumerate(zip(line, widths, strict=True))
             )
         )
@@ -178,10 +179,11 @@ def text_table(doc: dict[str, Any]) -> str:
 
 def markdown_table(doc: dict[str, Any]) -> str:
     cols = columns(doc)
+    left = 2 if is_multi(doc) else 1
     headers = [h for h, _ in cols]
     lines = [
         "| " + " | ".join(headers) + " |",
-        "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(headers))) + "|",
+        "|" + "|".join(":---" if i < left else "---:" for i in range(len(headers))) + "|",
     ]
     for row in doc["rows"]:
         if row.get("status") == "ok":
