@@ -4,12 +4,11 @@ Why it looks like this (measured with int8 TFLite, batch 1, 2 threads, ai-edge-l
 
 - At 48x48 the seed CNN is only ~15M MACs and runs in tens of microseconds, so latency there is
   set by how much work happens at high resolution and by the number of ops, not by MACs alone.
-  The edge model therefore strides at once: a narrow (16-filter) 3x3 stride-2 stem, then plain
-  3x3 stride-2 convolutions to 64 filters (12x12) and 128 filters (6x6) -- fat, few, and cheap at
-  that resolution, and they bought ~3 points over depthwise blocks there -- and depthwise-separable
-  blocks only at 3x3, where extra channels (and parameters) cost almost nothing. Measured: a
-  32-filter stem cost ~30% more latency for no accuracy; a deep stack of depthwise blocks at
-  24x24 was slower than the seed at 48x48.
+  The edge model therefore strides at once: a narrow (16-filter) 3x3 stride-2 stem, then one
+  plain 3x3 stride-2 convolution to 64 filters at 12x12, and depthwise-separable blocks only at
+  6x6 and 3x3, where extra channels (and parameters) cost almost nothing. Measured: a 32-filter
+  stem cost ~30% more latency for no accuracy; a deep stack of depthwise blocks at 24x24 was
+  slower than the seed at 48x48.
 - At 256x256 the seed is ~670M MACs. Inputs larger than `PATCH_TARGET` per side first go through a
   patchify stem (a p x p convolution with stride p, i.e. a learned space-to-depth), with p the
   smallest power of two that brings the side to at most `PATCH_TARGET`: 48 -> none, 96/128 -> 2,
@@ -37,8 +36,8 @@ if TYPE_CHECKING:
 PATCH_TARGET = 64
 PATCH_FILTERS = 16
 # (filters, stride) of the plain 3x3 convolutions, then of the depthwise-separable blocks.
-CONVS: tuple[tuple[int, int], ...] = ((16, 2), (64, 2), (128, 2))
-BLOCKS: tuple[tuple[int, int], ...] = ((256, 2), (256, 1))
+CONVS: tuple[tuple[int, int], ...] = ((16, 2), (64, 2))
+BLOCKS: tuple[tuple[int, int], ...] = ((128, 2), (128, 1), (256, 2), (256, 1))
 DROPOUT = 0.3
 
 
