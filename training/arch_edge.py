@@ -42,7 +42,7 @@ DROPOUT = 0.3
 
 
 def edge_recipe() -> Recipe:
-    """Adam 2e-3 with cosine decay over 80 epochs, batch 64, augmentation on.
+    """Adam 2e-3 with cosine decay over 100 epochs, batch 64, augmentation on.
 
     Patience equals the epoch count: with a decaying rate the best epoch comes late, and
     EarlyStopping still restores the best weights. (A function, not a constant, so that
@@ -50,7 +50,7 @@ def edge_recipe() -> Recipe:
     """
     from edge_emotion.training.models import Recipe
 
-    return Recipe(lr=2e-3, epochs=80, batch_size=64, patience=80, augment=True, schedule="cosine")
+    return Recipe(lr=2e-3, epochs=100, batch_size=64, patience=100, augment=True, schedule="cosine")
 
 
 def patch_size(spec: PreprocessSpec) -> int:
