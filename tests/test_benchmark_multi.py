@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def bench(two_runs: Path) -> tuple[dict[str, Any], Path, str, str]:
             "--backends",
             "litert",
             "--cold-runs",
-            "0",
+            "1",
             "--max-eval",
             "6",
             "--out",
@@ -150,6 +151,15 @@ def test_each_run_ratios_are_against_its_own_keras_row(bench: tuple) -> None:
                 row["metrics"]["accuracy"] - keras["metrics"]["accuracy"]
             )
             assert 0.0 <= row["agreement_with_keras"] <= 1.0
+        # each run's cold starts are processes on that run's own model files
+        for key in ("keras_direct", "int8-litert-t1"):
+            cold = rows[f"{name}:{key}"]["cold_start"]
+            assert cold["status"] == "ok" and cold["wall_ms_median"] > 0, cold
+            models = [a for a in cold["command"] if a.endswith((".keras", ".tflite"))]
+            assert models == [rows[f"{name}:{key}"]["model_path"]]
+            assert name in Path(models[0]).parts
+        # Keras model(x) and predict share one cold-start measurement per run
+        assert rows[f"{name}:keras_predict"]["cold_start"]["runs"] == keras["cold_start"]["runs"]
     # the compact architecture's files are smaller than the seed CNN's
     assert rows["edge:int8-litert-t1"]["file_bytes"] < rows["seed:int8-litert-t1"]["file_bytes"]
 
@@ -257,3 +267,21 @@ def test_comparison_skips_rows_missing_or_failed_in_any_run_and_divides_first_by
     assert versus["size_ratio"] == pytest.approx(200_000 / 1_100_000)
     assert versus["accuracy_delta"] == pytest.approx(0.2)
     assert comp["same_eval_images"] is None  # no fingerprints recorded
+
+
+def test_several_models_need_out_and_distinct_runs(tmp_path: Path) -> None:
+    exe = str(Path(sys.executable).with_name("edge-emotion"))
+    cases = [
+        (["--model", str(tmp_path / "a"), "--model", str(tmp_path / "b")], "--out DIR is required"),
+        (
+            ["--model", str(tmp_path), "--model", str(tmp_path), "--out", str(tmp_path / "o")],
+            "twice",
+        ),
+    ]
+    for args, message in cases:
+        proc = subprocess.run(
+            [exe, "benchmark", *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
