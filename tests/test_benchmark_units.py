@@ -69,16 +69,18 @@ def test_cold_start_of_a_failing_command_is_reported_with_its_error() -> None:
 
 def test_relativize_removes_checkout_prefixes_only() -> None:
     root = repo_root()
+    # A sibling of the checkout's parent: outside every prefix, wherever the checkout lives.
+    elsewhere = f"{root.parent}-elsewhere/runs/fer-seed"
     doc = {
         "a": f"{root}/.venv/bin/python",
         "b": [f"{root.parent}/shared/datasets/x.jpg"],
-        "c": "/tmp/runs/fer-seed",
+        "c": elsewhere,
         "d": 3,
     }
     assert relativize(doc) == {
         "a": ".venv/bin/python",
         "b": ["../shared/datasets/x.jpg"],
-        "c": "/tmp/runs/fer-seed",
+        "c": elsewhere,
         "d": 3,
     }
 
