@@ -86,6 +86,14 @@ def judge(
                     f"{c.split}: predicts '{only}' for all {c.n} images while Keras "
                     "predicts both classes (broken calibration?)"
                 )
+            elif tuple(c.keras_predicted_classes) != tuple(c.predicted_classes):
+                # Both constant but opposite: on a balanced split the accuracies tie, so the
+                # drop rule alone would pass a model that disagrees with Keras on every image.
+                keras_only = class_names[c.keras_predicted_classes[0]]
+                reasons.append(
+                    f"{c.split}: predicts '{only}' for all {c.n} images while Keras predicts "
+                    f"'{keras_only}' for all of them"
+                )
             else:
                 notes.append(
                     f"{c.split}: predicts only '{only}', as Keras does; the "

@@ -116,6 +116,17 @@ def test_constant_prediction_fails_only_where_keras_predicts_both_classes():
     assert "as Keras does" in notes[0]
 
 
+def test_constant_prediction_opposite_to_a_constant_keras_fails():
+    # Keras says 'sad' (p just above 0.5) everywhere, the quantized model 'happy' everywhere:
+    # equal accuracy on a balanced split, 0% agreement.
+    flipped = _cmp([0.501, 0.502, 0.501, 0.502], [0.499, 0.499, 0.499, 0.499])
+    assert flipped.accuracy_drop_points == pytest.approx(0.0)
+    assert flipped.agreement == pytest.approx(0.0)
+    status, reasons, _ = judge([flipped], max_drop=1.0, class_names=NAMES)
+    assert status is Status.FAILED
+    assert "while Keras predicts 'sad' for all of them" in reasons[0]
+
+
 def test_nan_probabilities_fail_validation():
     c = _cmp([0.1, 0.2, 0.8, 0.9], [0.1, float("nan"), 0.8, 0.9])
     status, reasons, _ = judge([c], max_drop=100.0, class_names=NAMES)
