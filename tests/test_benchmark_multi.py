@@ -4,8 +4,6 @@ pairs the rows both runs have. Plus fast checks of naming, ordering and the comp
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import invoke
 
 from edge_emotion.benchmarks.compare import compare
 from edge_emotion.benchmarks.plan import Group, Interpreter, interleave
@@ -21,24 +20,6 @@ from edge_emotion.benchmarks.runner import run_names
 from edge_emotion.errors import UsageError
 
 RUNS = 5
-
-
-def invoke(args: list[str]) -> tuple[int, str, str]:
-    """The real `edge-emotion` entry point in-process; (exit code, stdout, stderr)."""
-    from edge_emotion import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.argv
-    sys.argv = ["edge-emotion", *args]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -4,37 +4,17 @@ reason, and the markdown and plots are written. Absolute speeds are never assert
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import invoke
 
 pytestmark = pytest.mark.slow
 
 RUNS = 6
-
-
-def invoke(args: list[str]) -> tuple[int, str, str]:
-    """The real `edge-emotion` entry point in-process; (exit code, stdout, stderr)."""
-    from edge_emotion import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.argv
-    sys.argv = ["edge-emotion", *args]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
