@@ -11,7 +11,7 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from edge_emotion.training.dataset import decode_candidates
 from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import write_manifest
 from edge_emotion.training.metrics import binary_metrics
-from edge_emotion.training.models import build_model, get_arch
+from edge_emotion.training.models import Recipe, build_model, get_arch
 from edge_emotion.training.split import assign_splits
 from edge_emotion.training.tfenv import import_keras, import_tf
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
@@ -71,18 +71,6 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """A TrainConfig with the recipe defaults filled in."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    patience: int
-    augment: bool
-    schedule: str = "constant"
-
-
-@dataclass(frozen=True)
 class TrainResult:
     run_dir: Path
     epochs_run: int
@@ -91,15 +79,17 @@ class TrainResult:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve(config: TrainConfig) -> Resolved:
-    recipe = get_arch(config.arch).recipe
-    resolved = Resolved(
-        epochs=config.epochs if config.epochs is not None else recipe.epochs,
-        batch_size=config.batch_size if config.batch_size is not None else recipe.batch_size,
-        lr=config.lr if config.lr is not None else recipe.lr,
-        patience=config.patience if config.patience is not None else recipe.patience,
-        augment=config.augment if config.augment is not None else recipe.augment,
-        schedule=recipe.schedule,
+def resolve(config: TrainConfig) -> Recipe:
+    """The architecture's recipe with every flag the user gave applied on top."""
+    overrides = {
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "patience": config.patience,
+        "augment": config.augment,
+    }
+    resolved = replace(
+        get_arch(config.arch).recipe, **{k: v for k, v in overrides.items() if v is not None}
     )
     if resolved.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {resolved.epochs}")
@@ -148,7 +138,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def learning_rate(hp: Resolved, steps_per_epoch: int) -> Any:
+def learning_rate(hp: Recipe, steps_per_epoch: int) -> Any:
     """The optimizer's learning rate: a float, or a Keras schedule when the recipe asks for one."""
     if hp.schedule == "constant":
         return hp.lr
