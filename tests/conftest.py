@@ -26,17 +26,16 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
-    """A run directory: seed arch, 32x32x3, 1 epoch on `tiny_data`, made by the real train code."""
+def _train_tiny(parent: Path, data: Path, arch: str) -> Path:
+    """A 1-epoch run of `arch` at 32x32x3 on `data`, made by the real train code path."""
     from edge_emotion.training.train import TrainConfig, train
 
-    out = tmp_path_factory.mktemp("tiny-run-parent") / "run"
+    out = parent / "run"
     train(
         TrainConfig(
             out=out,
-            data=tiny_data,
-            arch="seed",
+            data=data,
+            arch=arch,
             epochs=1,
             batch_size=16,
             image_size=TINY_IMAGE_SIZE,
@@ -46,3 +45,15 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
         )
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
+    """A run directory: seed arch, 32x32x3, 1 epoch on `tiny_data`. Copy it before changing it."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny-run-parent"), tiny_data, "seed")
+
+
+@pytest.fixture(scope="session")
+def tiny_edge_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
+    """The same for the edge arch (its own recipe: cosine schedule, augmentation on)."""
+    return _train_tiny(tmp_path_factory.mktemp("tiny-edge-run-parent"), tiny_data, "edge")

@@ -23,25 +23,11 @@ RUNS = 5
 
 
 @pytest.fixture(scope="module")
-def two_runs(tiny_run: Path, tiny_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """runs/seed (a copy of the tiny seed run) and runs/edge (1 epoch of the edge arch), int8."""
-    from edge_emotion.training.train import TrainConfig, train
-
+def two_runs(tiny_run: Path, tiny_edge_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """runs/seed and runs/edge: copies of the tiny seed and edge runs, exported to int8."""
     root = tmp_path_factory.mktemp("multi")
-    shutil.copytree(tiny_run, root / "seed", ignore=shutil.ignore_patterns("export", "benchmark"))
-    train(
-        TrainConfig(
-            out=root / "edge",
-            data=tiny_data,
-            arch="edge",
-            epochs=1,
-            batch_size=16,
-            image_size=32,
-            channels=3,
-            seed=1,
-            progress=False,
-        )
-    )
+    for name, run in (("seed", tiny_run), ("edge", tiny_edge_run)):
+        shutil.copytree(run, root / name, ignore=shutil.ignore_patterns("export", "benchmark"))
     for name in ("seed", "edge"):
         code, _, err = invoke(
             [
