@@ -56,6 +56,9 @@ class ModelMetadata:
     validation_status: str = "unvalidated"
     validation: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
+    # How to crop a detected face for this model: per-detector framings measured on its training
+    # images (`edge_emotion_runtime.crop`); empty for models exported before it was recorded.
+    crop: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     # Length and hash of the flatbuffer the metadata belongs to (filled in by `embed`).
     model_bytes: int = 0

@@ -176,11 +176,17 @@ def _drop_alpha(image: Image.Image, background: int) -> Image.Image:
     return image
 
 
-def to_pixels(
-    source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS
-) -> np.ndarray:
-    """Decode, orient, convert mode and resize: uint8 array of shape `spec.shape`."""
-    image = load_image(source, max_pixels=max_pixels)
+def to_rgb(image: Image.Image, alpha_background: int = 255, name: str = "<image>") -> Image.Image:
+    """A decoded image as 8-bit RGB (16-bit and float mapped to 0..255, alpha composited):
+    what the face detector sees, and what face crops are cut from."""
+    try:
+        return _drop_alpha(_to_8bit(image), alpha_background).convert("RGB")
+    except Exception as err:
+        raise ImageError(f"{name}: cannot convert image ({_reason(err)})") from None
+
+
+def image_to_pixels(image: Image.Image, spec: PreprocessSpec, name: str = "<image>") -> np.ndarray:
+    """Convert mode and resize an already decoded image: uint8 array of shape `spec.shape`."""
     try:
         image = _drop_alpha(_to_8bit(image), spec.alpha_background)
         image = image.convert("L" if spec.channels == 1 else "RGB")
@@ -188,10 +194,18 @@ def to_pixels(
             image = image.resize((spec.width, spec.height), resample=_RESAMPLE[spec.resample])
         pixels = np.asarray(image, dtype=np.uint8)
     except Exception as err:
-        raise ImageError(f"{_describe(source)}: cannot convert image ({_reason(err)})") from None
+        raise ImageError(f"{name}: cannot convert image ({_reason(err)})") from None
     if spec.channels == 1:
         pixels = pixels[:, :, None]
     return pixels
+
+
+def to_pixels(
+    source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """Decode, orient, convert mode and resize: uint8 array of shape `spec.shape`."""
+    image = load_image(source, max_pixels=max_pixels)
+    return image_to_pixels(image, spec, _describe(source))
 
 
 def scale(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:

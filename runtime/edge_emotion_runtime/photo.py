@@ -1,0 +1,256 @@
+"""Every face in a photo: decode once, detect, crop with the model's framing, classify each face.
+
+`PhotoClassifier` is the device-side API for whole photos and camera frames; `Classifier` stays
+the API for images that are already face crops. The CLI, the HTTP server and the video loop all
+call `PhotoClassifier.analyze`, so they report the same faces for the same picture.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from edge_emotion_runtime.classifier import Classifier, ModelWarning, Prediction
+from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, crop_face, framings_from_metadata
+from edge_emotion_runtime.crop import is_face_crop as _is_face_crop
+from edge_emotion_runtime.detector import Detection, FaceDetector
+from edge_emotion_runtime.errors import ImageError, ModelError, UsageError
+from edge_emotion_runtime.preprocess import MAX_PIXELS, image_to_pixels, load_image, to_rgb
+
+DETECT_MODES: tuple[str, ...] = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class Face:
+    """One classified face. `box` is (x, y, w, h) in original-image pixels, clipped to the image;
+    `score` is the detector's (None when the whole image was classified as a crop)."""
+
+    box: tuple[int, int, int, int]
+    score: float | None
+    label: str
+    probability: float
+    p_happy: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "box": list(self.box),
+            "score": None if self.score is None else round(self.score, 4),
+            "label": self.label,
+            "probability": round(self.probability, 6),
+            "p_happy": round(self.p_happy, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds spent per stage of one photo."""
+
+    decode: float = 0.0
+    detect: float = 0.0
+    classify: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.decode + self.detect + self.classify
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "decode": round(self.decode, 3),
+            "detect": round(self.detect, 3),
+            "classify": round(self.classify, 3),
+            "total": round(self.total, 3),
+        }
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """All faces of one photo, largest first. `whole_image` says the image itself was classified
+    as a face crop (`--detect never`, or `auto` on an image that already is a crop)."""
+
+    path: str | None
+    width: int
+    height: int
+    faces: tuple[Face, ...]
+    whole_image: bool
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def primary(self) -> Face | None:
+        """The largest face, or None when there is none."""
+        return self.faces[0] if self.faces else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of one image (CLI `--json` line, HTTP answer)."""
+        primary = self.primary
+        return {
+            "path": self.path,
+            "width": self.width,
+            "height": self.height,
+            "faces": [f.to_dict() for f in self.faces],
+            "label": primary.label if primary else None,
+            "probability": round(primary.probability, 6) if primary else None,
+            "p_happy": round(primary.p_happy, 6) if primary else None,
+            "whole_image": self.whole_image,
+            "ms": self.timings.to_dict(),
+        }
+
+
+class PhotoClassifier:
+    """A face detector plus an emotion classifier. Use `PhotoClassifier.load()`.
+
+    Thread-safe: both interpreters serialise their own calls.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        detector: FaceDetector | None,
+        *,
+        max_pixels: int = MAX_PIXELS,
+    ) -> None:
+        self.classifier = classifier
+        self.detector = detector
+        self.max_pixels = max_pixels
+        self.framing = self._framing(classifier, detector)
+
+    @classmethod
+    def load(
+        cls,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        detector: str | None = "short",
+        threads: int | None = None,
+        backend: str = "auto",
+        use_xnnpack: bool = True,
+        quiet: bool = False,
+        max_pixels: int = MAX_PIXELS,
+    ) -> PhotoClassifier:
+        """Classifier from `model` (else $EDGE_EMOTION_MODEL, else the bundled model) and the
+        bundled BlazeFace `detector` ("short", "full", or None for crops-only use)."""
+        from edge_emotion_runtime.bundled import resolve_model
+
+        path, _ = resolve_model(model)
+        classifier = Classifier.load(
+            path, threads=threads, backend=backend, use_xnnpack=use_xnnpack, quiet=quiet
+        )
+        face_detector = None
+        if detector is not None:
+            face_detector = FaceDetector.load(
+                detector, threads=threads, backend=backend, use_xnnpack=use_xnnpack, quiet=quiet
+            )
+        return cls(classifier, face_detector, max_pixels=max_pixels)
+
+    @staticmethod
+    def _framing(classifier: Classifier, detector: FaceDetector | None) -> Framing | None:
+        if detector is None:
+            return None
+        try:
+            framings = framings_from_metadata(classifier.metadata.crop)
+        except (ValueError, KeyError, TypeError) as err:
+            raise ModelError(f"{classifier.path}: malformed crop metadata ({err})") from None
+        name = detector.spec.name
+        if name in framings:
+            return framings[name]
+        warnings.warn(
+            f"{classifier.path}: no recorded face framing for the {name}-range detector; "
+            "cropping faces as FER-2013 frames them",
+            ModelWarning,
+            stacklevel=3,
+        )
+        return FER_FRAMINGS[name]
+
+    def analyze(self, source: Any, detect: str = "auto") -> PhotoResult:
+        """Find and classify every face of a photo: a path, bytes, a PIL image or a uint8 array.
+
+        `detect`: "auto" detects and classifies the whole image only when it already is a face
+        crop (`crop.is_face_crop`); "always" classifies detected faces only; "never" classifies
+        the whole image. Raises ImageError for an unusable image.
+        """
+        if detect not in DETECT_MODES:
+            raise UsageError(f"detect must be one of {', '.join(DETECT_MODES)}, got {detect!r}")
+        if detect != "never" and self.detector is None:
+            raise UsageError("this PhotoClassifier was loaded without a face detector")
+        path = str(source) if isinstance(source, (str, os.PathLike)) else None
+        start = time.perf_counter()
+        image = self._decode(source)
+        decoded = time.perf_counter()
+        if detect == "never":
+            face = self._classify_whole(image)
+            return self._result(path, image, (face,), True, start, decoded, decoded)
+        rgb = to_rgb(image, self.classifier.spec.alpha_background, path or "<image>")
+        assert self.detector is not None
+        detections = self.detector.detect(rgb)
+        detected = time.perf_counter()
+        if detect == "auto" and _is_face_crop(image.size, detections):
+            face = self._classify_whole(image, detections[0].score if detections else None)
+            return self._result(path, image, (face,), True, start, decoded, detected)
+        faces = [self._classify_face(rgb, d) for d in detections]
+        faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+        return self._result(path, image, tuple(faces), False, start, decoded, detected)
+
+    def detect_faces(self, image: Image.Image) -> list[Detection]:
+        """The raw detections of a decoded image (for callers that crop on their own)."""
+        if self.detector is None:
+            raise UsageError("this PhotoClassifier was loaded without a face detector")
+        return self.detector.detect(image)
+
+    # ------------------------------------------------------------------ internals
+    def _decode(self, source: Any) -> Image.Image:
+        if isinstance(source, np.ndarray):
+            if source.dtype != np.uint8 or source.ndim not in (2, 3):
+                raise ImageError(
+                    "<array>: expected uint8 HxW or HxWxC pixels, got "
+                    f"{source.dtype} {source.shape}"
+                )
+            arr = source[:, :, 0] if source.ndim == 3 and source.shape[2] == 1 else source
+            try:
+                source = Image.fromarray(arr)
+            except (TypeError, ValueError) as err:
+                raise ImageError(f"<array>: not an image array ({err})") from None
+        return load_image(source, max_pixels=self.max_pixels)
+
+    def _classify_whole(self, image: Image.Image, score: float | None = None) -> Face:
+        pixels = image_to_pixels(image, self.classifier.spec)
+        width, height = image.size
+        return _face(self.classifier.predict(pixels), (0, 0, width, height), score)
+
+    def _classify_face(self, rgb: Image.Image, detection: Detection) -> Face:
+        assert self.framing is not None
+        pixels = image_to_pixels(crop_face(rgb, detection, self.framing), self.classifier.spec)
+        box = detection.clipped_box(*rgb.size)
+        return _face(self.classifier.predict(pixels), box, detection.score)
+
+    @staticmethod
+    def _result(
+        path: str | None,
+        image: Image.Image,
+        faces: tuple[Face, ...],
+        whole: bool,
+        start: float,
+        decoded: float,
+        detected: float,
+    ) -> PhotoResult:
+        end = time.perf_counter()
+        timings = Timings(
+            decode=(decoded - start) * 1000.0,
+            detect=(detected - decoded) * 1000.0,
+            classify=(end - detected) * 1000.0,
+        )
+        width, height = image.size
+        return PhotoResult(path, width, height, faces, whole, timings)
+
+
+def _face(prediction: Prediction, box: tuple[int, int, int, int], score: float | None) -> Face:
+    return Face(
+        box=box,
+        score=score,
+        label=prediction.label,
+        probability=prediction.probability,
+        p_happy=prediction.p_happy,
+    )
