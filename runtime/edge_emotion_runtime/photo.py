@@ -85,6 +85,15 @@ class PhotoResult:
         """The largest face, or None when there is none."""
         return self.faces[0] if self.faces else None
 
+    @property
+    def label(self) -> str | None:
+        """The primary face's label (None without faces)."""
+        return self.faces[0].label if self.faces else None
+
+    @property
+    def p_happy(self) -> float | None:
+        return self.faces[0].p_happy if self.faces else None
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of one image (CLI `--json` line, HTTP answer)."""
         primary = self.primary
