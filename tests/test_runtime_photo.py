@@ -42,9 +42,9 @@ def bundled_photos() -> PhotoClassifier:
 
 @pytest.fixture(scope="module")
 def tiny_photos() -> PhotoClassifier:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tiny fixture has no framing: FER default
-        return PhotoClassifier.load(TINY_MODEL, quiet=True)
+    photos = PhotoClassifier.load(TINY_MODEL, quiet=True)
+    photos._warned = True  # the tiny fixture has no framing: FER default, said elsewhere
+    return photos
 
 
 # ---------------------------------------------------------------- crop policy (pure)
@@ -154,10 +154,16 @@ def test_bad_detect_mode_and_missing_detector_are_usage_errors(
     assert crops_only.analyze(PHOTO, detect="never").whole_image
 
 
-def test_model_without_framing_warns_once_and_uses_the_fer_framing() -> None:
-    with pytest.warns(UserWarning, match="no recorded face framing"):
-        photos = PhotoClassifier.load(TINY_MODEL, quiet=True)
-    assert photos.framing == FER_FRAMINGS["short"]
+def test_model_without_framing_warns_once_when_it_crops_and_uses_the_fer_framing() -> None:
+    photos = PhotoClassifier.load(TINY_MODEL, quiet=True)
+    assert photos.framing == FER_FRAMINGS["short"] and not photos.framing_recorded
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        photos.analyze(PHOTO, detect="never")  # no crop: nothing to say
+        assert caught == []
+        photos.analyze(PHOTO)
+        photos.analyze(PHOTO)
+    assert [str(w.message).count("no recorded face framing") for w in caught] == [1]
 
 
 def test_bundled_model_carries_its_framing_and_says_happy_for_the_astronaut(
