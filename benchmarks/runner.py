@@ -79,6 +79,7 @@ class EvalSet:
 def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Path) -> EvalSet:
     """The run's test split (or every image of --data), optionally a seeded random subset."""
     from edge_emotion.training.dataset import load_folder, load_split
+    from edge_emotion.training.framing import training_crop
     from edge_emotion.training.manifest import image_source
 
     spec = run.preprocess_spec()
@@ -86,7 +87,10 @@ def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Pat
         split = load_split(run, "test")
         source = "test split of the run's manifest"
     else:
-        split = load_folder(data, spec, labels=tuple(run.config().get("labels", DEFAULT_LABELS)))
+        config = run.config()
+        labels = tuple(config.get("labels", DEFAULT_LABELS))
+        # A --detect run is measured on the face crops it was trained on, never whole photos.
+        split = load_folder(data, spec, labels=labels, crop=training_crop(config))
         source = f"every image under --data {data}"
     total = len(split)
     index = np.arange(total)
