@@ -66,6 +66,7 @@ def describe(photo: PhotoClassifier, origin: str) -> dict[str, Any]:
     """The /v1/model document: model metadata, detector and versions (no filesystem paths)."""
     clf = photo.classifier
     meta = clf.metadata.to_dict()
+    validation = meta.pop("validation")
     spec = clf.spec
     return {
         "model": {
@@ -78,7 +79,7 @@ def describe(photo: PhotoClassifier, origin: str) -> dict[str, Any]:
             "export_mode": meta["export_mode"],
             "arch": meta["arch"],
             "validation_status": meta["validation_status"],
-            "validation": meta["validation"],
+            "validation": validation,
             "has_metadata": clf.has_metadata,
             "metadata": meta,
         },
