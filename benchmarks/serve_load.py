@@ -7,6 +7,7 @@ the server's RSS after a warm-up round and again after the timed round: a pool t
 request shows up as growth between the two.
 
     python -m edge_emotion.benchmarks.serve_load ../shared/photos/*.png --clients 8 --requests 100
+    python -m edge_emotion.benchmarks.serve_load ../shared/photos/*.png --frame-side 320
 """
 
 from __future__ import annotations
@@ -151,6 +152,19 @@ class Photo:
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return cls(path.name, path.read_bytes(), kind)
 
+    def as_frame(self, side: int) -> Photo:
+        """This photo as the camera page sends a frame: longest side `side`, JPEG quality 80."""
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.data)) as image:
+            frame = image.convert("RGB")
+        frame.thumbnail((side, side))
+        out = io.BytesIO()
+        frame.save(out, format="JPEG", quality=80)
+        return Photo(f"{self.name}@{side}", out.getvalue(), "image/jpeg")
+
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -291,10 +305,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per client")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--frame-side",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="send each photo downscaled to this longest side as JPEG, like the camera page's "
+        "frames (320); default: the files as they are",
+    )
     parser.add_argument("--model", help="a .tflite model (default: the bundled one)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     args = parser.parse_args(argv)
     photos = [Photo.read(p) for p in args.photos]
+    if args.frame_side:
+        photos = [p.as_frame(args.frame_side) for p in photos]
     serve_args = ["--workers", str(args.workers), "--threads", str(args.threads)]
     serve_args += ["--no-access-log", *(["--model", args.model] if args.model else [])]
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"edge-emotion-serve-load-{os.getpid()}.log"
