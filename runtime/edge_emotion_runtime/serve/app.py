@@ -30,7 +30,7 @@ from edge_emotion_runtime.serve.pool import Busy, PhotoPool
 
 log = logging.getLogger("edge_emotion_runtime.serve")
 
-DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_MAX_BODY = 10_000_000  # 10 MB, as the --max-body default
 # The page is one file with inline script and style; it talks to this origin only.
 PAGE_CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "

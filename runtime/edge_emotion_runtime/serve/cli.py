@@ -183,6 +183,18 @@ def _require_extra() -> None:
         raise UsageError(INSTALL_HINT) from None
 
 
+def lan_address() -> str | None:
+    """This device's address on its default route (a UDP connect sends no packet), or None."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only selects the outgoing interface
+            return str(sock.getsockname()[0])
+    except OSError:
+        return None
+
+
 def resolve_token(flag: str | None, environ: Mapping[str, str] | None = None) -> str | None:
     """--token, else $EDGE_EMOTION_TOKEN, else None (no token required)."""
     env = os.environ if environ is None else environ
@@ -231,6 +243,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if args.host in ("0.0.0.0", "::"):
+        address = lan_address()
+        if address:
+            hint = "#token=TOKEN" if token else ""
+            print(
+                f"from a phone on this network: {scheme}://{address}:{args.port}/{hint}",
+                file=sys.stderr,
+            )
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"warning: listening on {args.host} without a token: anyone on the network can use "
