@@ -63,7 +63,8 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
             str(python),
             "-c",
             "import importlib.util as u; print([m for m in ('tensorflow', 'edge_emotion', "
-            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime') if u.find_spec(m)])",
+            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime', 'starlette', 'uvicorn') "
+            "if u.find_spec(m)])",
         ],
         capture_output=True,
         text=True,
@@ -82,6 +83,17 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
         cwd=tmp_path,
     )
     assert no_tf.returncode != 0 and "No module named 'tensorflow'" in no_tf.stderr
+    # The server is an extra: without it, its command says how to get it, in one line.
+    serve = subprocess.run(
+        [str(venv / "bin" / "edge-emotion-serve")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert serve.returncode == 2 and serve.stderr.count("\n") == 1, serve.stderr
+    assert "[litert,serve]" in serve.stderr
 
     result = subprocess.run(
         [
