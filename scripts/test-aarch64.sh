@@ -366,9 +366,9 @@ EOF
         "$bin/python$PY" -P -c '
 import json, sys
 rows = [json.loads(line) for line in sys.stdin.read().splitlines() if line.strip()]
-labels = [r.get("label") for r in rows]
-if labels != ["happy"]:
-    sys.exit(f"aarch64: error: expected one face labelled happy, got {labels}")
+faces = [[f["label"] for f in r["faces"]] for r in rows]
+if faces != [["happy"]]:
+    sys.exit(f"aarch64: error: expected one image with one face labelled happy, got {faces}")
 ' <<<"$out" || exit 1
       fi
     else
