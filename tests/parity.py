@@ -56,9 +56,31 @@ def models() -> dict[str, Path]:
     bundled = importlib.resources.files("edge_emotion_runtime") / "models"
     if bundled.is_dir():
         for entry in sorted(bundled.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".tflite"):
+            # Classifiers only: the face detectors are compared by `detections`.
+            if entry.name.endswith(".tflite") and not entry.name.startswith("face_detection"):
                 found[f"bundled/{entry.name}"] = Path(str(entry))
     return found
+
+
+# Detector boxes may differ by this many pixels on the 256 px fixture photo (float16 weights
+# dequantized by different kernels; measured: identical on aarch64).
+BOX_TOLERANCE_PX = 2.0
+
+
+def detections() -> dict[str, Any]:
+    """Boxes and scores of both bundled detectors on the committed photo and its mirror."""
+    from edge_emotion_runtime.detector import DETECTORS, FaceDetector
+
+    photo = Image.open(FIXTURES / "photos" / "astronaut-256.jpg").convert("RGB")
+    views = {"astronaut-256.jpg": photo, "astronaut-256.jpg|mirror": photo.transpose(0)}
+    out: dict[str, Any] = {}
+    for name in DETECTORS:
+        detector = FaceDetector.load(name, threads=1, quiet=True)
+        out[name] = {
+            view: [{"box": list(d.box), "score": d.score} for d in detector.detect(image)]
+            for view, image in views.items()
+        }
+    return out
 
 
 def images() -> dict[str, Path | Image.Image]:
@@ -121,6 +143,7 @@ def build() -> dict[str, Any]:
         "pillow": PIL.__version__,
         "tolerance": TOLERANCE,
         "models": {key: model_outputs(path) for key, path in models().items()},
+        "detections": detections(),
     }
 
 

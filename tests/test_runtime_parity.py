@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 import PIL
 import pytest
-from parity import TOLERANCE, decode, images, model_outputs, models
+from parity import (
+    BOX_TOLERANCE_PX,
+    TOLERANCE,
+    decode,
+    detections,
+    images,
+    model_outputs,
+    models,
+)
 
 REFERENCE_ENV = "EDGE_EMOTION_PARITY_REFERENCE"
 
@@ -116,3 +124,16 @@ def test_labels_and_probabilities_agree_end_to_end(
                 assert mine["label"] == row["label"], where
                 checked += 1
     assert checked > 0
+
+
+def test_detectors_find_the_same_boxes(reference: dict[str, Any]) -> None:
+    mine = detections()
+    assert sorted(mine) == sorted(reference["detections"])
+    for name, views in reference["detections"].items():
+        for view, faces in views.items():
+            here = mine[name][view]
+            where = f"{name} {view}: {len(here)} faces here, {len(faces)} on {reference['machine']}"
+            assert len(here) == len(faces), where
+            for a, b in zip(here, faces, strict=True):
+                assert np.abs(np.subtract(a["box"], b["box"])).max() <= BOX_TOLERANCE_PX, where
+                assert abs(a["score"] - b["score"]) <= TOLERANCE, where

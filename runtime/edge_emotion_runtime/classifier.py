@@ -21,7 +21,12 @@ from PIL import Image
 
 from edge_emotion_runtime import backends
 from edge_emotion_runtime.errors import ImageError, ModelError
-from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
+from edge_emotion_runtime.labels import (
+    DEFAULT_LABELS,
+    DEFAULT_THRESHOLD,
+    POSITIVE_INDEX,
+    decide,
+)
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
 from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, scale, to_pixels
 from edge_emotion_runtime.quantization import (
@@ -98,6 +103,11 @@ class Classifier:
         # Output dequantization as two floats: one multiply on the hot path.
         self._out_scale = oq.scale if oq.is_quantized else 1.0
         self._out_zero = float(oq.zero_point) if oq.is_quantized else 0.0
+        # The hot path for resized uint8 faces writes into one preallocated input tensor
+        # (under the lock), so a call allocates nothing but its result.
+        self._scratch = np.zeros((1, *metadata.preprocess.shape), dtype=self._input_dtype)
+        self._scratch_u8 = self._scratch.view(np.uint8)
+        self._happy_is_positive = metadata.labels[metadata.positive_index] == "happy"
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -157,6 +167,15 @@ class Classifier:
         return self.metadata.preprocess
 
     @property
+    def interpreter(self) -> Any:
+        """The underlying TFLite interpreter (for tools and benchmarks; not thread-safe)."""
+        return self._interpreter
+
+    def input_tensor(self, source: Any) -> np.ndarray:
+        """The exact (1,H,W,C) input tensor `predict` feeds for `source`."""
+        return self._input_tensor(source)
+
+    @property
     def labels(self) -> tuple[str, ...]:
         return self.metadata.labels
 
@@ -199,6 +218,13 @@ class Classifier:
         float arrays of that shape as already-preprocessed input, any other uint8 HxW / HxWxC
         array as a picture to convert and resize. Raises ImageError for an unusable image.
         """
+        if (
+            self.pixel_path != "float"
+            and type(source) is np.ndarray
+            and source.dtype == np.uint8
+            and source.shape == self._scratch.shape[1:]
+        ):
+            return self._predict_pixels(source)
         path = str(source) if isinstance(source, (str, os.PathLike)) else None
         tensor = self._input_tensor(source)
         start = time.perf_counter()
@@ -211,6 +237,21 @@ class Classifier:
         return [self.predict(s) for s in sources]
 
     # ------------------------------------------------------------------ internals
+    def _predict_pixels(self, pixels: np.ndarray) -> Prediction:
+        """Already-resized uint8 pixels on an integer fast path: xor or copy, invoke, read."""
+        interpreter = self._interpreter
+        with self._lock:
+            start = time.perf_counter()
+            if self.pixel_path == "xor":
+                np.bitwise_xor(pixels, 0x80, out=self._scratch_u8[0])
+            else:
+                self._scratch_u8[0] = pixels
+            interpreter.set_tensor(self._input_index, self._scratch)
+            interpreter.invoke()
+            raw = interpreter.get_tensor(self._output_index)
+            ms = (time.perf_counter() - start) * 1000.0
+        return self._decide((float(raw.flat[0]) - self._out_zero) * self._out_scale, None, ms)
+
     def _input_tensor(self, source: Any) -> np.ndarray:
         """The (1,H,W,C) tensor to feed for one image, in the input tensor's dtype.
 
@@ -266,17 +307,9 @@ class Classifier:
     def _decide(self, p_positive: float, path: str | None, ms: float) -> Prediction:
         meta = self.metadata
         p_positive = min(max(p_positive, 0.0), 1.0)
-        probs = [1.0 - p_positive, 1.0 - p_positive]
-        probs[meta.positive_index] = p_positive
-        index = meta.positive_index if p_positive > meta.threshold else 1 - meta.positive_index
-        happy = meta.labels.index("happy") if "happy" in meta.labels else 0
-        return Prediction(
-            path=path,
-            label=meta.labels[index],
-            probability=float(probs[index]),
-            p_happy=float(probs[happy]),
-            ms=ms,
-        )
+        label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
+        p_happy = p_positive if self._happy_is_positive else 1.0 - p_positive
+        return Prediction(path, label, probability, p_happy, ms)
 
 
 def pixel_fast_path(spec: PreprocessSpec, quant: QuantParams) -> str:
