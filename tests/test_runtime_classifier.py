@@ -177,7 +177,7 @@ def test_model_that_failed_validation_loads_with_a_warning(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("bad_input_2ch.tflite", r"unexpected input shape 1x16x16x2; expected 1xHxWxC"),
+        ("bad_input_2ch.tflite", r"unexpected input shape 1x24x24x2; expected 1xHxWxC"),
         ("bad_output_2units.tflite", r"unexpected output shape 1x2; expected one sigmoid value"),
     ],
 )
@@ -242,3 +242,65 @@ def test_repeated_predictions_do_not_grow_memory() -> None:
     growth = _rss_kib() - before
     assert prediction.p_happy == first.p_happy
     assert growth < 2048, f"RSS grew by {growth} KiB over 300 predictions"
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [("tiny_gray_int8_int8io.tflite", "xor"), ("tiny_gray_int8_uint8io.tflite", "identity")],
+)
+def test_integer_fast_path_gives_exactly_the_quantized_tensor_for_all_256_levels(
+    name: str, path: str
+) -> None:
+    from edge_emotion_runtime.preprocess import scale
+    from edge_emotion_runtime.quantization import quantize
+
+    clf = Classifier.load(FIXTURES / name)
+    assert clf.pixel_path == path
+    h, w, c = clf.spec.shape
+    levels = np.arange(256, dtype=np.uint8)
+    pixels = np.resize(levels, (h, w, c))  # every level appears
+    assert set(np.unique(pixels)) == set(levels)
+    fast = clf.input_tensor(pixels)
+    general = quantize(scale(pixels[None], clf.spec), clf.input_quantization)
+    assert fast.dtype == general.dtype and fast.shape == general.shape
+    np.testing.assert_array_equal(fast, general)
+    # and the fast predict path feeds that tensor: same answer as the float path
+    assert clf.predict(pixels).p_happy == pytest.approx(
+        1 - float(clf.probabilities(scale(pixels, clf.spec))[0]), abs=1e-6
+    )
+
+
+def test_float_models_take_the_general_path() -> None:
+    assert Classifier.load(FIXTURES / "tiny_gray_float32.tflite").pixel_path == "float"
+
+
+def test_a_probability_of_exactly_the_threshold_is_the_negative_label() -> None:
+    # p = 0.5 is reachable with an int8 output (q = zero point + 128 * scale...): the rule is
+    # strictly-above for the positive label, as the seed's `yhat > 0.5 -> Sad` had it.
+    clf = Classifier.load(FIXTURES / "tiny_gray_int8_int8io.tflite")
+    at = clf._decide(0.5, None, 0.0)
+    assert (at.label, at.probability, at.p_happy) == ("happy", 0.5, 0.5)
+    above = clf._decide(0.5 + 1e-9, None, 0.0)
+    assert above.label == "sad"
+
+
+def test_threads_reach_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The thread count must be passed to the real interpreter, not just stored on the
+    # Classifier: record what the interpreter class is constructed with.
+    from edge_emotion_runtime import backends
+
+    seen: list[object] = []
+    backend = backends.resolve("auto")  # litert here, tflite-runtime in some device runs
+    original = backend.interpreter_class
+
+    class Recording(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            seen.append(kwargs.get("num_threads"))
+            super().__init__(*args, **kwargs)
+
+    patched = dataclasses.replace(backend, interpreter_class=Recording)
+    monkeypatch.setitem(backends._cache, backend.name, patched)
+    clf = Classifier.load(
+        FIXTURES / "tiny_gray_int8_int8io.tflite", threads=3, backend=backend.name
+    )
+    assert seen == [3] and clf.threads == 3

@@ -214,7 +214,7 @@ def test_model_from_option_then_environment_then_bundled(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("model", "message"),
     [
-        ("bad_input_2ch.tflite", "unexpected input shape 1x16x16x2"),
+        ("bad_input_2ch.tflite", "unexpected input shape 1x24x24x2"),
         ("bad_output_2units.tflite", "unexpected output shape"),
         ("images/happy.jpg", "not a TFLite model"),
     ],
