@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import zipfile
 from dataclasses import asdict, dataclass, field, replace
@@ -22,7 +23,9 @@ from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSIT
 from edge_emotion_runtime.preprocess import PreprocessSpec
 
 METADATA_FILENAME = "edge_emotion_metadata.json"
-SCHEMA_VERSION = 1
+# Bumped when a field changes what the device must do (2: the `crop` framing section). A runtime
+# refuses a model written with a newer schema rather than misreading it.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -71,19 +74,121 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
+        """Parse and validate (types and ranges): ValueError names the first bad field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         data = dict(data)
-        if "preprocess" not in data:
-            raise ValueError("metadata has no 'preprocess' section")
-        data["preprocess"] = PreprocessSpec.from_dict(data["preprocess"])
-        data["labels"] = tuple(data.get("labels", DEFAULT_LABELS))
+        version = _int(data, "schema_version", SCHEMA_VERSION, low=1)
+        if version > SCHEMA_VERSION:
+            raise ValueError(
+                f"written with metadata schema {version}, this runtime reads up to "
+                f"{SCHEMA_VERSION}: upgrade edge-emotion-runtime"
+            )
+        if not isinstance(data.get("preprocess"), dict):
+            raise ValueError("metadata has no 'preprocess' object")
+        data["preprocess"] = _preprocess(data["preprocess"])
+        labels = data.get("labels", list(DEFAULT_LABELS))
+        if not (
+            isinstance(labels, list)
+            and len(labels) == 2
+            and all(isinstance(x, str) and x for x in labels)
+        ):
+            raise ValueError(f"'labels' must be a list of two names, got {labels!r}")
+        data["labels"] = tuple(labels)
+        data["threshold"] = _float(data, "threshold", DEFAULT_THRESHOLD, low=0.0, high=1.0)
+        data["positive_index"] = _int(data, "positive_index", POSITIVE_INDEX, low=0, high=1)
+        data["model_bytes"] = _int(data, "model_bytes", 0, low=0)
+        data["schema_version"] = version
         for key in ("input_quantization", "output_quantization"):
             if data.get(key) is not None:
-                data[key] = QuantParams(**data[key])
+                data[key] = _quant(key, data[key])
+        for key in ("validation", "calibration", "crop"):
+            if not isinstance(data.get(key, {}), dict):
+                raise ValueError(f"'{key}' must be an object, got {type(data[key]).__name__}")
+        for key in (
+            "export_mode",
+            "arch",
+            "source_model_sha256",
+            "toolkit_version",
+            "validation_status",
+            "model_sha256",
+        ):
+            if not isinstance(data.get(key, ""), str):
+                raise ValueError(f"'{key}' must be a string, got {data[key]!r}")
+        # Unknown top-level keys are informational additions of a same-schema writer: ignored.
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
     def with_updates(self, **changes: Any) -> ModelMetadata:
         return replace(self, **changes)
+
+
+def _number(data: dict[str, Any], key: str, default: Any) -> Any:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"'{key}' must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"'{key}' must be finite, got {value!r}")
+    return value
+
+
+def _float(
+    data: dict[str, Any],
+    key: str,
+    default: float,
+    low: float | None = None,
+    high: float | None = None,
+) -> float:
+    value = float(_number(data, key, default))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"'{key}' must be within [{low}, {high}], got {value!r}")
+    return value
+
+
+def _int(
+    data: dict[str, Any], key: str, default: int, low: int | None = None, high: int | None = None
+) -> int:
+    value = _number(data, key, default)
+    if value != int(value):
+        raise ValueError(f"'{key}' must be an integer, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"'{key}' must be within [{low}, {high}], got {value!r}")
+    return value
+
+
+def _preprocess(data: dict[str, Any]) -> PreprocessSpec:
+    """The preprocessing section, strictly: an unknown key could change the tensors a model
+    needs, so it is refused rather than dropped."""
+    unknown = sorted(set(data) - set(PreprocessSpec.__dataclass_fields__))
+    if unknown:
+        raise ValueError(
+            f"unknown preprocessing key(s) {', '.join(unknown)} (exported by a newer toolkit?)"
+        )
+    if not isinstance(data.get("resample", "bilinear"), str):
+        raise ValueError(f"'resample' must be a string, got {data['resample']!r}")
+    divisor = _float(data, "divisor", 255.0)
+    if divisor == 0:
+        raise ValueError("'divisor' must not be 0")
+    return PreprocessSpec(
+        height=_int(data, "height", 256, low=1, high=8192),
+        width=_int(data, "width", 256, low=1, high=8192),
+        channels=_int(data, "channels", 3, low=1, high=3),
+        resample=data.get("resample", "bilinear"),
+        divisor=divisor,
+        offset=_float(data, "offset", 0.0),
+        alpha_background=_int(data, "alpha_background", 255, low=0, high=255),
+    )
+
+
+def _quant(key: str, data: Any) -> QuantParams:
+    if not isinstance(data, dict) or not isinstance(data.get("dtype"), str):
+        raise ValueError(f"'{key}' must be an object with a 'dtype' string, got {data!r}")
+    return QuantParams(
+        dtype=data["dtype"],
+        scale=_float(data, "scale", 0.0, low=0.0),
+        zero_point=_int(data, "zero_point", 0, low=-(2**31), high=2**31 - 1),
+    )
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -107,8 +212,8 @@ def _split(data: bytes) -> tuple[bytes, dict[str, Any] | None]:
             meta = json.loads(archive.read(METADATA_FILENAME).decode("utf-8"))
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError):
         return data, None
-    size = int(meta.get("model_bytes", 0))
-    if not 0 < size <= len(data):
+    size = meta.get("model_bytes", 0) if isinstance(meta, dict) else 0
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= len(data):
         return data, None
     return data[:size], meta
 
@@ -116,12 +221,21 @@ def _split(data: bytes) -> tuple[bytes, dict[str, Any] | None]:
 def embed(flatbuffer: bytes, metadata: ModelMetadata) -> bytes:
     """Return flatbuffer + appended metadata archive; any earlier metadata is replaced."""
     flatbuffer, _ = _split(flatbuffer)
-    metadata = replace(metadata, model_bytes=len(flatbuffer), model_sha256=sha256_bytes(flatbuffer))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    metadata = replace(
+        metadata,
+        model_bytes=len(flatbuffer),
+        model_sha256=sha256_bytes(flatbuffer),
+        schema_version=SCHEMA_VERSION,
+    )
+    # Appending ("a") to the flatbuffer's bytes makes zipfile record offsets from the start of
+    # the file, so the whole .tflite is a valid ZIP (`unzip -t` passes), not a ZIP with
+    # "extra bytes at beginning".
+    buffer = io.BytesIO(flatbuffer)
+    buffer.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         text = json.dumps(metadata.to_dict(), indent=2, sort_keys=True)
         archive.writestr(METADATA_FILENAME, text)
-    return flatbuffer + buffer.getvalue()
+    return buffer.getvalue()
 
 
 def strip(data: bytes) -> bytes:
@@ -148,12 +262,16 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata | None:
         raise ModelError(f"{path}: embedded metadata is not valid JSON ({err})") from None
     except OSError as err:
         raise ModelError(f"{path}: cannot read model ({err.strerror or err})") from None
-    if not 0 < int(meta.get("model_bytes", 0)) <= size:
-        return None
     try:
-        return ModelMetadata.from_dict(meta)
+        metadata = ModelMetadata.from_dict(meta)
     except (TypeError, ValueError) as err:
-        raise ModelError(f"{path}: embedded metadata is malformed ({err})") from None
+        raise ModelError(f"{path}: embedded metadata is malformed: {err}") from None
+    if not 0 < metadata.model_bytes <= size:
+        raise ModelError(
+            f"{path}: embedded metadata says the model is {metadata.model_bytes} bytes, the "
+            f"file has {size}"
+        )
+    return metadata
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
