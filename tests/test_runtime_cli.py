@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from edge_emotion_runtime.cli import DEFAULT_MODEL, MODEL_ENV, collect
+from edge_emotion_runtime.bundled import MODEL_ENV
+from edge_emotion_runtime.cli import collect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IMAGES = FIXTURES / "images"
 MODEL = FIXTURES / "tiny_gray_int8_int8io.tflite"
+PHOTO = FIXTURES / "photos" / "astronaut-256.jpg"
+SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
 
 
 def run_cli(
@@ -35,14 +38,13 @@ def run_cli(
     return result
 
 
-def test_text_output_has_label_probability_and_time() -> None:
+def test_face_crops_are_classified_whole_with_label_probability_and_time() -> None:
     result = run_cli(IMAGES / "happy.jpg", IMAGES / "sad.jpg", "--model", MODEL)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
     happy, sad = result.stdout.splitlines()
     assert happy.startswith(f"{IMAGES / 'happy.jpg'}: happy 0.")
     assert sad.startswith(f"{IMAGES / 'sad.jpg'}: sad 0.")
-    assert happy.endswith(" ms)")
+    assert happy.endswith(" ms)") and "(whole image, " in happy
 
 
 def test_json_output_is_one_object_per_line() -> None:
@@ -51,10 +53,66 @@ def test_json_output_is_one_object_per_line() -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [Path(r["path"]).name for r in rows] == ["happy.jpg", "sad.jpg"]
     for row in rows:
-        assert set(row) == {"path", "label", "probability", "p_happy", "ms"}
+        assert {"path", "faces", "label", "probability", "p_happy", "ms"} <= set(row)
+        assert row["whole_image"] and len(row["faces"]) == 1
         assert 0.5 <= row["probability"] <= 1
         expected = row["p_happy"] if row["label"] == "happy" else 1 - row["p_happy"]
         assert row["probability"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_bundled_model_finds_the_face_in_a_photo_and_says_happy(tmp_path: Path) -> None:
+    result = run_cli(PHOTO, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f"{PHOTO}: 1 face: happy ")
+
+
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="../shared/photos not beside the checkout")
+def test_shared_photos_one_face_each_and_no_face_for_the_cat(tmp_path: Path) -> None:
+    names = ("astronaut.png", "camera.png", "chelsea.png")
+    result = run_cli(*(SHARED_PHOTOS / n for n in names), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert [len(rows[n]["faces"]) for n in names] == [1, 1, 0]
+    assert rows["astronaut.png"]["label"] == "happy"
+    assert rows["chelsea.png"]["label"] is None and rows["chelsea.png"]["p_happy"] is None
+    text = run_cli(SHARED_PHOTOS / "chelsea.png", cwd=tmp_path)
+    assert text.returncode == 0
+    assert text.stdout.startswith(f"{SHARED_PHOTOS / 'chelsea.png'}: no face found (")
+
+
+def test_detect_never_classifies_the_whole_photo_and_always_only_faces() -> None:
+    never = json.loads(run_cli(PHOTO, "--json", "--detect", "never").stdout)
+    assert never["whole_image"] and never["faces"][0]["box"] == [0, 0, 256, 256]
+    always = json.loads(run_cli(IMAGES / "happy.jpg", "--json", "--detect", "always").stdout)
+    assert not always["whole_image"]  # a synthetic 32 px face: the detector finds none
+    assert always["faces"] == [] and always["label"] is None
+
+
+def test_annotate_writes_copies_and_never_replaces_a_file(tmp_path: Path) -> None:
+    photo = tmp_path / "astronaut.jpg"
+    shutil.copy(PHOTO, photo)
+    existing = tmp_path / "astronaut.annotated.png"
+    existing.write_bytes(b"the user's own file")
+    result = run_cli(photo, "--annotate", tmp_path, "--json")
+    assert result.returncode == 0, result.stderr
+    written = Path(json.loads(result.stdout)["annotated"])
+    assert written == tmp_path / "astronaut.annotated-1.png"
+    assert existing.read_bytes() == b"the user's own file"
+    assert photo.read_bytes() == PHOTO.read_bytes()
+    from PIL import Image
+
+    with Image.open(written) as image:
+        assert image.size == (256, 256)
+
+
+def test_annotate_into_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = run_cli(PHOTO, "--annotate", target)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: --annotate {target}: exists and is not a directory"
 
 
 def test_directories_are_walked_recursively_in_sorted_order(tmp_path: Path) -> None:
@@ -126,28 +184,31 @@ def test_no_images_found_is_a_usage_error(tmp_path: Path, make, message: str) ->
     assert last == "error: no images found in the given paths"
 
 
-def test_missing_model_explains_how_to_get_one(tmp_path: Path) -> None:
-    result = run_cli(IMAGES / "happy.jpg", cwd=tmp_path)
+@pytest.mark.parametrize("origin", ["--model", MODEL_ENV])
+def test_missing_model_names_where_it_was_asked_for(tmp_path: Path, origin: str) -> None:
+    missing = tmp_path / "nope.tflite"
+    if origin == "--model":
+        result = run_cli(IMAGES / "happy.jpg", "--model", missing)
+    else:
+        result = run_cli(IMAGES / "happy.jpg", env={MODEL_ENV: str(missing)})
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
-    assert str(DEFAULT_MODEL) in line
-    assert "edge-emotion train" in line and "edge-emotion export" in line and "--model" in line
+    assert f"no model at {missing}" in line and origin in line
 
 
-def test_model_from_environment_then_default_path(tmp_path: Path) -> None:
-    result = run_cli(IMAGES / "happy.jpg", cwd=tmp_path, env={MODEL_ENV: str(MODEL)})
-    assert result.returncode == 0, result.stderr
-    default = tmp_path / DEFAULT_MODEL
-    default.parent.mkdir(parents=True)
-    shutil.copy(FIXTURES / "tiny_rgb_float32.tflite", default)
+def test_model_from_option_then_environment_then_bundled(tmp_path: Path) -> None:
     result = run_cli(IMAGES / "happy.jpg", "-v", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "32x32x3" in result.stderr  # the default-path model was used
+    assert "model (bundled): emotion_fer_edge_int8.tflite: 48x48x1" in result.stderr
+    rgb = FIXTURES / "tiny_rgb_float32.tflite"
+    result = run_cli(IMAGES / "happy.jpg", "-v", cwd=tmp_path, env={MODEL_ENV: str(rgb)})
+    assert result.returncode == 0, result.stderr
+    assert f"model (${MODEL_ENV}): tiny_rgb_float32.tflite: 32x32x3" in result.stderr
     # --model beats the environment variable.
     result = run_cli(
-        IMAGES / "happy.jpg", "-v", "--model", MODEL, cwd=tmp_path, env={MODEL_ENV: str(default)}
+        IMAGES / "happy.jpg", "-v", "--model", MODEL, cwd=tmp_path, env={MODEL_ENV: str(rgb)}
     )
-    assert "48x48x1" in result.stderr
+    assert "model (--model): tiny_gray_int8_int8io.tflite: 48x48x1" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -189,7 +250,17 @@ def test_bare_model_prints_exactly_one_warning(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "flags", [["--threads", "0"], ["--threads", "x"], ["--backend", "cuda"], ["--bogus"], []]
+    "flags",
+    [
+        ["--threads", "0"],
+        ["--threads", "x"],
+        ["--threads", "100000"],
+        ["--backend", "cuda"],
+        ["--detect", "maybe"],
+        ["--detector", "long"],
+        ["--bogus"],
+        [],
+    ],
 )
 def test_bad_flags_exit_2(flags: list[str]) -> None:
     args = [IMAGES / "happy.jpg", "--model", MODEL, *flags] if flags else []

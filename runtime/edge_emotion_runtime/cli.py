@@ -1,7 +1,8 @@
-"""`edge-emotion-run`: classify face images as happy or sad on a device.
+"""`edge-emotion-run`: find the faces in photos and classify each as happy or sad, on a device.
 
 Deliberately argparse + the runtime package only, so it starts in a fraction of a second and
-needs nothing but numpy, Pillow and one TFLite interpreter.
+needs nothing but numpy, Pillow and one TFLite interpreter. The work is `PhotoClassifier`'s; this
+module parses, collects files, prints and maps errors to exit codes.
 
 Exit codes: 0 every image classified, 1 some images failed (the rest are still classified),
 2 usage errors (no images found, bad or missing model, bad flags, no interpreter).
@@ -17,26 +18,31 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_emotion_runtime import __version__
 from edge_emotion_runtime.backends import BACKEND_CHOICES
+from edge_emotion_runtime.bundled import MODEL_ENV
 from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
 from edge_emotion_runtime.preprocess import IMAGE_SUFFIXES
 
-# The one place the default model location is defined: where `edge-emotion train` (default run
-# name "demo") and `edge-emotion export --quantize int8` put it, relative to the current directory.
-DEFAULT_MODEL = Path("models/demo/export/int8.tflite")
-MODEL_ENV = "EDGE_EMOTION_MODEL"
+if TYPE_CHECKING:
+    from edge_emotion_runtime.photo import PhotoResult
+
 _GLOB_CHARS = frozenset("*?[")
+DETECT_CHOICES = ("auto", "always", "never")
+DETECTOR_CHOICES = ("short", "full")
+# Far above any useful interpreter thread count; keeps a typo from spawning 100,000 threads.
+MAX_THREADS = 64
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edge-emotion-run",
-        description="Classify face images as happy or sad with a TFLite model.",
+        description="Find the faces in photos and classify each as happy or sad (TFLite).",
         epilog=(
-            f"Model: --model, else ${MODEL_ENV}, else {DEFAULT_MODEL}. Exit codes: 0 all images "
-            "classified, 1 some failed, 2 usage error."
+            f"Model: --model, else ${MODEL_ENV}, else the bundled FER-2013 model. Exit codes: 0 "
+            "all images processed (also when no face was found), 1 some failed, 2 usage error."
         ),
     )
     parser.add_argument(
@@ -49,15 +55,33 @@ def _parser() -> argparse.ArgumentParser:
         "--model",
         "-m",
         metavar="PATH",
-        help=f"a .tflite model (default: ${MODEL_ENV} or {DEFAULT_MODEL})",
+        help=f"a .tflite emotion model (default: ${MODEL_ENV}, else the bundled model)",
+    )
+    parser.add_argument(
+        "--detect",
+        choices=DETECT_CHOICES,
+        default="auto",
+        help="auto (default): find faces, classify the whole image only if it already is a "
+        "face crop; always: detected faces only; never: the whole image (pre-cropped data)",
+    )
+    parser.add_argument(
+        "--detector",
+        choices=DETECTOR_CHOICES,
+        default="short",
+        help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
+    )
+    parser.add_argument(
+        "--annotate",
+        metavar="DIR",
+        help="write a copy of each image with boxes and labels into DIR (never overwrites)",
     )
     parser.add_argument(
         "--threads",
         "-t",
-        type=_positive_int,
+        type=_thread_count,
         default=None,
         metavar="N",
-        help="interpreter threads (default: the interpreter's choice)",
+        help=f"interpreter threads, 1..{MAX_THREADS} (default: the interpreter's choice)",
     )
     parser.add_argument(
         "--backend",
@@ -71,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per line: path, label, probability, p_happy, ms",
+        help="one JSON object per image: path, size, faces (box, score, label, probability, "
+        "p_happy), the largest face's label/probability/p_happy (null if none), ms per stage",
     )
     parser.add_argument(
         "--verbose", "-v", action="store_true", help="print the model and backend in use on stderr"
@@ -90,22 +115,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def model_path(cli_value: str | None, environ: dict[str, str] | None = None) -> Path:
-    """--model, else $EDGE_EMOTION_MODEL, else DEFAULT_MODEL; missing -> UsageError."""
-    env = os.environ if environ is None else environ
-    if cli_value:
-        path, origin = Path(cli_value), "--model"
-    elif env.get(MODEL_ENV):
-        path, origin = Path(env[MODEL_ENV]), f"${MODEL_ENV}"
-    else:
-        path, origin = DEFAULT_MODEL, "the default path"
-    if not path.exists():
-        raise UsageError(
-            f"no model at {path} ({origin}); pass --model PATH or set {MODEL_ENV}, or make one "
-            "with `edge-emotion train` then `edge-emotion export --model models/demo "
-            "--quantize int8`"
-        )
-    return path
+def _thread_count(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS}, got {value}")
+    return value
 
 
 def is_image_name(path: Path) -> bool:
@@ -155,14 +169,35 @@ def collect(args: Sequence[str]) -> tuple[list[Path], list[str]]:
     return images, problems
 
 
-def _format(prediction: object, as_json: bool) -> str:
-    data = prediction.to_dict()  # type: ignore[attr-defined]
-    if as_json:
-        data["probability"] = round(data["probability"], 6)
-        data["p_happy"] = round(data["p_happy"], 6)
-        data["ms"] = round(data["ms"], 3)
-        return json.dumps(data)
-    return f"{data['path']}: {data['label']} {data['probability']:.3f} ({data['ms']:.2f} ms)"
+def display(path: str | None) -> str:
+    """A path fit to print on any terminal: undecodable bytes of a file name are shown as
+    backslash escapes instead of stopping the run (`--json` keeps them as \\udcXX escapes, which
+    `os.fsencode(json.loads(...))` turns back into the exact bytes)."""
+    if path is None:
+        return "<image>"
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def format_text(result: PhotoResult) -> str:
+    """One line per image: the faces (largest first) with label, probability and box."""
+    name, ms = display(result.path), result.timings.total
+    if result.whole_image:
+        face = result.faces[0]
+        return f"{name}: {face.label} {face.probability:.3f} (whole image, {ms:.1f} ms)"
+    if not result.faces:
+        return f"{name}: no face found ({ms:.1f} ms)"
+    count = len(result.faces)
+    faces = ", ".join(
+        f"{f.label} {f.probability:.3f} [{','.join(map(str, f.box))}]" for f in result.faces
+    )
+    return f"{name}: {count} face{'s' if count > 1 else ''}: {faces} ({ms:.1f} ms)"
+
+
+def format_json(result: PhotoResult, annotated: Path | None = None) -> str:
+    data = result.to_dict()
+    if annotated is not None:
+        data["annotated"] = str(annotated)
+    return json.dumps(data)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -170,40 +205,74 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Parse, classify, print; returns the exit code (never raises for anticipated errors)."""
+    """Parse, analyse, print; returns the exit code (never raises for anticipated errors)."""
     args = _parser().parse_args(argv)
-    path = model_path(args.model)
+    from edge_emotion_runtime.bundled import resolve_model
+
+    path, origin = resolve_model(args.model)
     images, problems = collect(args.images)
     for line in problems:
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {display(line)}", file=sys.stderr)
     if not images:
         raise UsageError("no images found in the given paths")
+    annotate_dir = _annotation_dir(args.annotate) if args.annotate else None
 
-    from edge_emotion_runtime.classifier import Classifier
+    from edge_emotion_runtime.photo import PhotoClassifier
 
-    classifier = Classifier.load(
+    photos = PhotoClassifier.load(
         path,
+        detector=None if args.detect == "never" else args.detector,
         threads=args.threads,
         backend=args.backend,
         use_xnnpack=not args.no_xnnpack,
         quiet=not args.verbose,
     )
     if args.verbose:
-        print(f"model: {classifier.describe()}", file=sys.stderr)
+        print(f"model ({origin}): {photos.classifier.describe()}", file=sys.stderr)
+        if photos.detector is not None:
+            print(
+                f"detector: {photos.detector.name} ({photos.detector.path.name})", file=sys.stderr
+            )
     failures = len(problems)
     for item in _unique(images):
         try:
-            prediction = classifier.predict(item)
+            result = photos.analyze(item, detect=args.detect)
+            annotated = _annotate(item, result, annotate_dir, images) if annotate_dir else None
         except EdgeEmotionError as err:
             failures += 1
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {display(str(err))}", file=sys.stderr)
+            continue
+        except OSError as err:  # writing an annotation failed (disk full, permissions)
+            failures += 1
+            print(f"error: {display(str(item))}: cannot write annotation ({err})", file=sys.stderr)
             continue
         except Exception as err:  # an interpreter or decoder bug: still one line, keep going
             failures += 1
-            print(f"error: {item}: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+            line = f"error: {display(str(item))}: {type(err).__name__}: {err}".splitlines()[0]
+            print(line, file=sys.stderr)
             continue
-        print(_format(prediction, args.json), flush=True)
+        print(format_json(result, annotated) if args.json else format_text(result), flush=True)
     return 1 if failures else 0
+
+
+def _annotation_dir(value: str) -> Path:
+    directory = Path(value)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--annotate {value}: exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--annotate {value}: cannot create directory ({err.strerror})") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"--annotate {value}: directory is not writable")
+    return directory
+
+
+def _annotate(item: Path, result: object, directory: Path, inputs: list[Path]) -> Path:
+    from edge_emotion_runtime.annotate import save_annotated
+    from edge_emotion_runtime.preprocess import load_image
+
+    return save_annotated(load_image(item), result, directory, protected=inputs)  # type: ignore[arg-type]
 
 
 def _unique(paths: list[Path]) -> Iterator[Path]:

@@ -85,6 +85,15 @@ class PhotoResult:
         """The largest face, or None when there is none."""
         return self.faces[0] if self.faces else None
 
+    @property
+    def label(self) -> str | None:
+        """The primary face's label (None without faces)."""
+        return self.faces[0].label if self.faces else None
+
+    @property
+    def p_happy(self) -> float | None:
+        return self.faces[0].p_happy if self.faces else None
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of one image (CLI `--json` line, HTTP answer)."""
         primary = self.primary
@@ -117,7 +126,8 @@ class PhotoClassifier:
         self.classifier = classifier
         self.detector = detector
         self.max_pixels = max_pixels
-        self.framing = self._framing(classifier, detector)
+        self.framing, self.framing_recorded = self._framing(classifier, detector)
+        self._warned = False
 
     @classmethod
     def load(
@@ -147,23 +157,20 @@ class PhotoClassifier:
         return cls(classifier, face_detector, max_pixels=max_pixels)
 
     @staticmethod
-    def _framing(classifier: Classifier, detector: FaceDetector | None) -> Framing | None:
+    def _framing(
+        classifier: Classifier, detector: FaceDetector | None
+    ) -> tuple[Framing | None, bool]:
+        """(framing for the detector, whether the model's metadata recorded it)."""
         if detector is None:
-            return None
+            return None, False
         try:
             framings = framings_from_metadata(classifier.metadata.crop)
         except (ValueError, KeyError, TypeError) as err:
             raise ModelError(f"{classifier.path}: malformed crop metadata ({err})") from None
         name = detector.spec.name
         if name in framings:
-            return framings[name]
-        warnings.warn(
-            f"{classifier.path}: no recorded face framing for the {name}-range detector; "
-            "cropping faces as FER-2013 frames them",
-            ModelWarning,
-            stacklevel=3,
-        )
-        return FER_FRAMINGS[name]
+            return framings[name], True
+        return FER_FRAMINGS[name], False
 
     def analyze(self, source: Any, detect: str = "auto") -> PhotoResult:
         """Find and classify every face of a photo: a path, bytes, a PIL image or a uint8 array.
@@ -221,7 +228,16 @@ class PhotoClassifier:
         return _face(self.classifier.predict(pixels), (0, 0, width, height), score)
 
     def _classify_face(self, rgb: Image.Image, detection: Detection) -> Face:
-        assert self.framing is not None
+        assert self.framing is not None and self.detector is not None
+        if not self.framing_recorded and not self._warned:
+            # Said once, and only when a detected face is actually cropped.
+            self._warned = True
+            warnings.warn(
+                f"{self.classifier.path}: no recorded face framing for the "
+                f"{self.detector.spec.name}-range detector; cropping faces as FER-2013 frames them",
+                ModelWarning,
+                stacklevel=4,
+            )
         pixels = image_to_pixels(crop_face(rgb, detection, self.framing), self.classifier.spec)
         box = detection.clipped_box(*rgb.size)
         return _face(self.classifier.predict(pixels), box, detection.score)
