@@ -56,6 +56,7 @@ SMOOTHING_KINDS: tuple[str, ...] = ("ema", "window", "none")
 CAMERA_MAX_FAILED_READS = 50
 # Frame rate assumed for writing when the source does not report one (many webcams).
 FALLBACK_FPS = 30.0
+MAX_THREADS = 64  # as edge-emotion-run
 
 
 class VideoError(EdgeEmotionError):
@@ -974,6 +975,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS}, got {value}")
+    return value
+
+
 def _alpha(text: str) -> float:
     try:
         value = float(text)
@@ -1017,10 +1025,10 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
         parser.add_argument(
             "--threads",
             "-t",
-            type=_positive_int,
+            type=_threads,
             default=None,
             metavar="N",
-            help="interpreter threads (default: the interpreter's choice)",
+            help=f"interpreter threads, 1..{MAX_THREADS} (default: the interpreter's choice)",
         )
         parser.add_argument(
             "--backend",
@@ -1204,10 +1212,10 @@ def _run(args: argparse.Namespace) -> int:
         )
         if verbose:
             print(f"model: {classifier.classifier.describe()}", file=sys.stderr)
-            kind = "live" if video.live else "file"
+            how = "live: newest frame only" if video.live else "every frame, in order"
             print(
-                f"source: {video.name} ({video.spec.kind}, {kind}), {video.width}x{video.height}"
-                f" at {video.fps or 'unknown'} fps, {video.frame_count or 'unknown'} frames",
+                f"source: {video.name} ({video.spec.kind}, {how}), {video.width}x{video.height} "
+                f"at {video.fps or 'unknown'} fps, {video.frame_count or 'unknown'} frames",
                 file=sys.stderr,
             )
         analyzer = VideoAnalyzer(

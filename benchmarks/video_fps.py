@@ -1,0 +1,281 @@
+"""Video frame rate: end-to-end fps of the device video pipeline, broken down per stage.
+
+Builds a synthetic scene video (real photographs from ../shared/photos moved and scaled across a
+plain background, with stretches of no face) at each size, then runs `VideoAnalyzer` over it, the
+same code as `edge-emotion-video`, and reports per size and `--every`: end-to-end processed
+frames per second, source frames consumed per second, and the mean ms per processed frame for
+decode (OpenCV read + colour conversion + the photo pipeline's array-to-image step), detect
+(BlazeFace incl. letterbox and NMS) and classify (crop + emotion model, all faces). Each
+configuration runs `--repeats` times; the median run (by fps) is reported.
+
+    python benchmarks/video_fps.py                       # 640x480 and 1280x720, every 1 and 3
+    python benchmarks/video_fps.py --sizes 640x480 --every 1,2,3 --frames 300 --threads 2
+
+`write_scene_video` is also what the video tests use to build their clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
+
+# Where each photo's face sits, so the scene can crop around it: (left, top, side) in the photo.
+_ASTRONAUT_CROP = (96, 0, 260)
+_CAMERA_CROP = (118, 62, 200)
+
+
+@dataclass(frozen=True)
+class SceneFrame:
+    """What one frame of the scene shows: the people in it and where each pasted photo is
+    (x, y, side) in frame pixels."""
+
+    index: int
+    people: tuple[str, ...]
+    placements: tuple[tuple[str, int, int, int], ...]
+
+
+def scene_plan(frames: int, width: int, height: int) -> list[SceneFrame]:
+    """The layout, scaled to `width` x `height`: the first and last eighth have no face; the
+    astronaut (smiling) enters, moves right and grows; from the 40% mark a man behind a camera
+    stands on the right, drifting left. Sized so BlazeFace short range finds both reliably."""
+    sx, sy = width / 640, height / 480
+    s = min(sx, sy)
+    empty = max(1, frames // 8)
+    first, last = empty, frames - empty - 1
+    cam_from = first + max(1, int(0.4 * (last - first)))
+    plan = []
+    for i in range(frames):
+        placements: list[tuple[str, int, int, int]] = []
+        if first <= i <= last:
+            u = (i - first) / max(1, last - first)
+            side = round((240 + 40 * u) * s)
+            placements.append(
+                ("astronaut", round((20 + 120 * u) * sx), round((120 - 20 * u) * sy), side)
+            )
+            if i >= cam_from:
+                v = (i - cam_from) / max(1, last - cam_from)
+                cside = round(260 * s)
+                placements.append(
+                    ("camera", round((400 - 30 * v) * sx), height - cside - round(20 * sy), cside)
+                )
+        plan.append(SceneFrame(i, tuple(p[0] for p in placements), tuple(placements)))
+    return plan
+
+
+def _background(width: int, height: int) -> Any:
+    import numpy as np
+
+    yy, xx = np.mgrid[0:height, 0:width]
+    rgb = np.stack([60 + xx * 100 // width, 80 + yy * 80 // height, np.full_like(xx, 110)], axis=-1)
+    return rgb.astype(np.uint8)
+
+
+def write_scene_video(
+    path: str | os.PathLike[str],
+    *,
+    frames: int = 40,
+    width: int = 640,
+    height: int = 480,
+    fps: float = 20.0,
+    photos: Path = PHOTOS,
+) -> list[SceneFrame]:
+    """Write the scene as an mp4v .mp4 with OpenCV; returns what each frame shows."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    sources = {
+        "astronaut": Image.open(photos / "astronaut.png").convert("RGB"),
+        "camera": Image.open(photos / "camera.png").convert("RGB"),
+    }
+    crops = {"astronaut": _ASTRONAUT_CROP, "camera": _CAMERA_CROP}
+    cut = {
+        name: sources[name].crop((x, y, x + side, y + side)) for name, (x, y, side) in crops.items()
+    }
+    background = Image.fromarray(_background(width, height))
+    plan = scene_plan(frames, width, height)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path}")
+    try:
+        for frame in plan:
+            canvas = background.copy()
+            for name, x, y, side in frame.placements:
+                canvas.paste(cut[name].resize((side, side), Image.Resampling.BILINEAR), (x, y))
+            writer.write(cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+    return plan
+
+
+@dataclass(frozen=True)
+class FpsRow:
+    size: str
+    every: int
+    frames_read: int
+    frames_processed: int
+    faces: int
+    seconds: float
+    fps: float  # processed frames per wall second, end to end
+    source_fps: float  # source frames consumed per wall second
+    decode_ms: float
+    detect_ms: float
+    classify_ms: float
+    total_ms: float
+    repeats: tuple[float, ...]  # end-to-end fps of every repeat
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure(
+    video: Path,
+    classifier: Any,
+    every: int,
+    size: str,
+    repeats: int,
+) -> FpsRow:
+    """Run the video `repeats` times through a fresh `VideoAnalyzer`; the median run by fps."""
+    from edge_emotion_runtime.video import VideoAnalyzer, open_source
+
+    runs = []
+    for _ in range(repeats):
+        analyzer = VideoAnalyzer(classifier)
+        with open_source(str(video)) as source:
+            for _ in analyzer.run(source, every=every):
+                pass
+        runs.append(analyzer.summary())
+    runs.sort(key=lambda s: s.fps)
+    mid = runs[len(runs) // 2]
+    ms = mid.mean_ms
+    return FpsRow(
+        size=size,
+        every=every,
+        frames_read=mid.frames_read,
+        frames_processed=mid.frames_processed,
+        faces=mid.faces,
+        seconds=round(mid.seconds, 3),
+        fps=round(mid.fps, 1),
+        source_fps=round(mid.frames_read / mid.seconds, 1) if mid.seconds else 0.0,
+        decode_ms=round(ms.get("decode", 0.0), 2),
+        detect_ms=round(ms.get("detect", 0.0), 2),
+        classify_ms=round(ms.get("classify", 0.0), 2),
+        total_ms=round(ms.get("total", 0.0), 2),
+        repeats=tuple(round(r.fps, 1) for r in sorted(runs, key=lambda s: s.seconds)),
+    )
+
+
+def table(rows: Sequence[FpsRow]) -> str:
+    head = (
+        "| size | every | frames read / processed | faces | end-to-end fps | source frames/s "
+        "| decode ms | detect ms | classify ms | total ms |\n"
+        "|---|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"| {r.size} | {r.every} | {r.frames_read} / {r.frames_processed} | {r.faces} | "
+            f"{r.fps:.1f} | {r.source_fps:.1f} | {r.decode_ms:.2f} | {r.detect_ms:.2f} | "
+            f"{r.classify_ms:.2f} | {r.total_ms:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(","):
+        w, _, h = part.strip().lower().partition("x")
+        out.append((int(w), int(h)))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default="640x480,1280x720", help="WxH,... (default: %(default)s)"
+    )
+    parser.add_argument("--every", default="1,3", help="--every values (default: %(default)s)")
+    parser.add_argument("--frames", type=int, default=300, help="frames per video (default: 300)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per row; median reported")
+    parser.add_argument("--threads", type=int, default=2, help="interpreter threads (default: 2)")
+    parser.add_argument("--model", default=None, help="emotion model (default: the bundled one)")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows and environment here")
+    args = parser.parse_args(argv)
+
+    from edge_emotion_runtime.photo import PhotoClassifier
+
+    classifier = PhotoClassifier.load(args.model, threads=args.threads, quiet=True)
+    load_before = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for width, height in _sizes(args.sizes):
+            video = Path(tmp) / f"scene-{width}x{height}.mp4"
+            write_scene_video(video, frames=args.frames, width=width, height=height, fps=30.0)
+            # One untimed pass: page cache, interpreter warm-up, allocator.
+            measure(video, classifier, 1, f"{width}x{height}", 1)
+            for every in (int(e) for e in args.every.split(",")):
+                row = measure(video, classifier, every, f"{width}x{height}", args.repeats)
+                rows.append(row)
+                print(
+                    f"{row.size} every {row.every}: {row.fps:.1f} fps end to end "
+                    f"({row.source_fps:.1f} source frames/s), runs {row.repeats}",
+                    file=sys.stderr,
+                )
+    load_after = os.getloadavg()
+    import cv2
+    import numpy as np
+
+    env = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "command": "python benchmarks/video_fps.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "processor": _cpu_name(),
+        "python": platform.python_version(),
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+        "backend": f"{classifier.classifier.backend} {classifier.classifier.backend_version}",
+        "model": str(classifier.classifier.path.name),
+        "detector": classifier.detector.name if classifier.detector else None,
+        "threads": args.threads,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+    }
+    print(table(rows))
+    print()
+    print(
+        f"{env['processor']}, {env['cpu_count']} cores; {env['backend']}, {env['model']}, "
+        f"{env['detector']}, threads {args.threads}; load average before "
+        f"{env['loadavg_before']}, after {env['loadavg_after']}"
+    )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"environment": env, "rows": [r.to_dict() for r in rows]}, indent=2) + "\n"
+        )
+    return 0
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
