@@ -6,9 +6,11 @@ same code as `edge-emotion-video`, and reports per size and `--every`: end-to-en
 frames per second, source frames consumed per second, and the mean ms per processed frame for
 decode (OpenCV read + colour conversion + the photo pipeline's array-to-image step), detect
 (BlazeFace incl. letterbox and NMS) and classify (crop + emotion model, all faces). Each
-configuration runs `--repeats` times; the median run (by fps) is reported.
+configuration runs `--repeats` times; the median run (by fps) is reported. Two more rows per
+size: writing the annotated video too, and the live path (the file played at its 30 fps through
+the camera reader thread: does it keep up, how many frames are dropped).
 
-    python benchmarks/video_fps.py                       # 640x480 and 1280x720, every 1 and 3
+    python benchmarks/video_fps.py            # 640x480 and 1280x720; every 1, 3; annotate; live
     python benchmarks/video_fps.py --sizes 640x480 --every 1,2,3 --frames 300 --threads 2
 
 `write_scene_video` is also what the video tests use to build their clip.
@@ -122,9 +124,11 @@ def write_scene_video(
 @dataclass(frozen=True)
 class FpsRow:
     size: str
+    mode: str  # "file", "file+annotate" (writing the .mp4 too) or "live" (realtime source)
     every: int
     frames_read: int
     frames_processed: int
+    frames_dropped: int
     faces: int
     seconds: float
     fps: float  # processed frames per wall second, end to end
@@ -132,8 +136,9 @@ class FpsRow:
     decode_ms: float
     detect_ms: float
     classify_ms: float
+    annotate_ms: float
     total_ms: float
-    repeats: tuple[float, ...]  # end-to-end fps of every repeat
+    repeats: tuple[float, ...]  # end-to-end fps of every repeat, in run order
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,25 +150,48 @@ def measure(
     every: int,
     size: str,
     repeats: int,
+    mode: str = "file",
 ) -> FpsRow:
-    """Run the video `repeats` times through a fresh `VideoAnalyzer`; the median run by fps."""
-    from edge_emotion_runtime.video import VideoAnalyzer, open_source
+    """Run the video `repeats` times through a fresh `VideoAnalyzer`; the median run by fps.
+
+    "file+annotate" also writes the annotated .mp4 (all frames, as the CLI does); "live" plays
+    the file at its own frame rate through the camera code path (reader thread, newest frame
+    only), so its fps is capped by the source and `frames_dropped` shows whether we keep up.
+    """
+    from edge_emotion_runtime.video import AnnotatedWriter, VideoAnalyzer, open_source
 
     runs = []
     for _ in range(repeats):
         analyzer = VideoAnalyzer(classifier)
-        with open_source(str(video)) as source:
-            for _ in analyzer.run(source, every=every):
-                pass
-        runs.append(analyzer.summary())
-    runs.sort(key=lambda s: s.fps)
-    mid = runs[len(runs) // 2]
+        annotate_s = 0.0
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            open_source(str(video), realtime=mode == "live") as source,
+        ):
+            writer = None
+            if mode == "file+annotate":
+                writer = AnnotatedWriter(
+                    Path(tmp) / "out.mp4", source.fps, (source.width, source.height)
+                )
+            frames = analyzer.run_with_frames(source, every=every, decode_skipped=bool(writer))
+            for frame, result in frames:
+                if writer is not None:
+                    t0 = time.perf_counter()
+                    writer.write(frame, result)
+                    annotate_s += time.perf_counter() - t0
+            if writer is not None:
+                writer.close()
+        runs.append((analyzer.summary(), annotate_s))
+    mid, annotate_s = sorted(runs, key=lambda r: r[0].fps)[len(runs) // 2]
     ms = mid.mean_ms
+    processed = max(1, mid.frames_processed)
     return FpsRow(
         size=size,
+        mode=mode,
         every=every,
         frames_read=mid.frames_read,
         frames_processed=mid.frames_processed,
+        frames_dropped=mid.frames_dropped,
         faces=mid.faces,
         seconds=round(mid.seconds, 3),
         fps=round(mid.fps, 1),
@@ -171,23 +199,25 @@ def measure(
         decode_ms=round(ms.get("decode", 0.0), 2),
         detect_ms=round(ms.get("detect", 0.0), 2),
         classify_ms=round(ms.get("classify", 0.0), 2),
-        total_ms=round(ms.get("total", 0.0), 2),
-        repeats=tuple(round(r.fps, 1) for r in sorted(runs, key=lambda s: s.seconds)),
+        annotate_ms=round(annotate_s * 1000.0 / processed, 2),
+        total_ms=round(ms.get("total", 0.0) + annotate_s * 1000.0 / processed, 2),
+        repeats=tuple(round(r.fps, 1) for r, _ in runs),
     )
 
 
 def table(rows: Sequence[FpsRow]) -> str:
     head = (
-        "| size | every | frames read / processed | faces | end-to-end fps | source frames/s "
-        "| decode ms | detect ms | classify ms | total ms |\n"
-        "|---|---|---|---|---|---|---|---|---|---|"
+        "| size | mode | every | frames read / processed / dropped | faces | end-to-end fps "
+        "| source frames/s | decode ms | detect ms | classify ms | annotate ms | total ms |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for r in rows:
         lines.append(
-            f"| {r.size} | {r.every} | {r.frames_read} / {r.frames_processed} | {r.faces} | "
-            f"{r.fps:.1f} | {r.source_fps:.1f} | {r.decode_ms:.2f} | {r.detect_ms:.2f} | "
-            f"{r.classify_ms:.2f} | {r.total_ms:.2f} |"
+            f"| {r.size} | {r.mode} | {r.every} | {r.frames_read} / {r.frames_processed} / "
+            f"{r.frames_dropped} | {r.faces} | **{r.fps:.1f}** | {r.source_fps:.1f} | "
+            f"{r.decode_ms:.2f} | {r.detect_ms:.2f} | {r.classify_ms:.2f} | "
+            f"{r.annotate_ms:.2f} | {r.total_ms:.2f} |"
         )
     return "\n".join(lines)
 
@@ -210,6 +240,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per row; median reported")
     parser.add_argument("--threads", type=int, default=2, help="interpreter threads (default: 2)")
     parser.add_argument("--model", default=None, help="emotion model (default: the bundled one)")
+    parser.add_argument(
+        "--no-annotate", dest="annotate", action="store_false", help="skip the --annotate rows"
+    )
+    parser.add_argument(
+        "--no-live", dest="live", action="store_false", help="skip the live (realtime) rows"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the rows and environment here")
     args = parser.parse_args(argv)
 
@@ -224,12 +260,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_scene_video(video, frames=args.frames, width=width, height=height, fps=30.0)
             # One untimed pass: page cache, interpreter warm-up, allocator.
             measure(video, classifier, 1, f"{width}x{height}", 1)
-            for every in (int(e) for e in args.every.split(",")):
-                row = measure(video, classifier, every, f"{width}x{height}", args.repeats)
+            plan = [("file", e, args.repeats) for e in (int(x) for x in args.every.split(","))]
+            if args.annotate:
+                plan.append(("file+annotate", 1, args.repeats))
+            if args.live:
+                plan.append(("live", 1, 1))
+            for mode, every, repeats in plan:
+                row = measure(video, classifier, every, f"{width}x{height}", repeats, mode)
                 rows.append(row)
                 print(
-                    f"{row.size} every {row.every}: {row.fps:.1f} fps end to end "
-                    f"({row.source_fps:.1f} source frames/s), runs {row.repeats}",
+                    f"{row.size} {row.mode} every {row.every}: {row.fps:.1f} fps end to end "
+                    f"({row.source_fps:.1f} source frames/s, {row.frames_dropped} dropped), "
+                    f"runs {row.repeats}",
                     file=sys.stderr,
                 )
     load_after = os.getloadavg()
