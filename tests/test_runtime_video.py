@@ -305,6 +305,35 @@ def test_annotate_never_replaces_an_existing_file(
     assert _frame_count(tmp_path / "out-1.mp4") == 3
 
 
+def test_annotate_into_a_directory_names_the_file_after_the_source(
+    scene: Scene, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(
+        [str(scene[0]), "--annotate", str(tmp_path / "out"), "--max-frames", "2"], capsys
+    )
+    assert code == 0 and f"annotated: {tmp_path / 'out' / 'scene.annotated.mp4'} (2 frames)" in err
+    assert video.annotated_path("d", video.parse_source("0")) == Path("d/camera0.annotated.mp4")
+
+
+def test_video_main_runs_from_a_parser_with_only_the_video_specific_options(
+    scene: Scene, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """How `edge-emotion-run --video SOURCE` wires it: its own common flags, ours for video."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--video", metavar="SOURCE")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--threads", type=int)
+    video.add_video_arguments(parser, common=False)
+    args = parser.parse_args(
+        ["--video", str(scene[0]), "--json", "--max-frames", "2", "--threads", "1"]
+    )
+    assert video.video_main(args) == 0
+    out, err = capsys.readouterr()
+    assert [d["frame"] for d in json_lines(out)] == [0, 1] and "2 processed" in err
+
+
 # ------------------------------------------------------------------------------ live mode
 def test_live_source_drops_frames_instead_of_queueing(scene: Scene) -> None:
     """A file played at its own 20 fps like a camera, read by a consumer that needs 120 ms a

@@ -964,6 +964,21 @@ class AnnotatedWriter:
         self._tmp.unlink(missing_ok=True)
 
 
+def annotated_path(value: str | os.PathLike[str], spec: SourceSpec) -> Path:
+    """`--annotate` value -> output file. A file name is taken as is; a directory (existing, or
+    a name without suffix, as `edge-emotion-run --annotate DIR` takes for photos) gets
+    `<source stem>.annotated.mp4` inside it."""
+    path = Path(value)
+    if path.suffix and not path.is_dir():
+        return path
+    if spec.kind == "file":
+        stem = Path(spec.text).stem
+    else:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(spec.target)).strip("_") or "stream"
+        stem = f"camera{stem}" if isinstance(spec.target, int) else stem
+    return path / f"{stem}.annotated.mp4"
+
+
 # ------------------------------------------------------------------------------ command line
 def _positive_int(text: str) -> int:
     try:
@@ -1046,9 +1061,10 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
         )
         parser.add_argument(
             "--annotate",
-            metavar="OUT.mp4",
-            help="write the video with boxes, track ids and labels (an existing "
-            "file is never replaced: a free name is chosen)",
+            metavar="OUT",
+            help="write the video with boxes, track ids and labels to OUT.mp4, or to "
+            "OUT/<source>.annotated.mp4 for a directory (an existing file is never replaced: "
+            "a free name is chosen)",
         )
         parser.add_argument(
             "--verbose",
@@ -1226,7 +1242,10 @@ def _run(args: argparse.Namespace) -> int:
         if annotate:
             protected = [Path(source_text)] if video.spec.kind == "file" else []
             writer = AnnotatedWriter(
-                annotate, video.fps or FALLBACK_FPS, (video.width, video.height), protected
+                annotated_path(annotate, video.spec),
+                video.fps or FALLBACK_FPS,
+                (video.width, video.height),
+                protected,
             )
         out = sys.stdout
         labels: dict[int, str] = {}
