@@ -1,8 +1,9 @@
 """The device install: a fresh venv with only `edge-emotion-runtime[litert]`, no TensorFlow.
 
 Builds a new venv, pip-installs ./runtime with the litert extra (pip may use its local cache),
-proves TensorFlow and the workstation toolkit are absent, and classifies the committed sample
-faces with the committed int8 fixture model through the installed `edge-emotion-run` script.
+proves TensorFlow, OpenCV and the workstation toolkit are absent, and classifies the committed
+sample faces with the committed int8 fixture model through the installed `edge-emotion-run`
+script; `edge-emotion-video` there says which extra it needs.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
             str(python),
             "-c",
             "import importlib.util as u; print([m for m in ('tensorflow', 'edge_emotion', "
-            "'ai_edge_litert', 'edge_emotion_runtime') if u.find_spec(m)])",
+            "'ai_edge_litert', 'edge_emotion_runtime', 'cv2') if u.find_spec(m)])",
         ],
         capture_output=True,
         text=True,
@@ -99,3 +100,16 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
         ("sad.jpg", "sad"),
     ]
     assert all(r["probability"] > 0.6 for r in rows)
+
+    # No `video` extra: OpenCV is absent, and the video command says how to add it.
+    no_video = subprocess.run(
+        [str(venv / "bin" / "edge-emotion-video"), "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert no_video.returncode == 2 and no_video.stdout == ""
+    assert no_video.stderr.startswith("error: video needs OpenCV"), no_video.stderr
+    assert "edge-emotion-runtime[video]" in no_video.stderr and no_video.stderr.count("\n") == 1
