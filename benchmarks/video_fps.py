@@ -11,7 +11,7 @@ size: writing the annotated video too, and the live path (the file played at its
 the camera reader thread: does it keep up, how many frames are dropped).
 
     python benchmarks/video_fps.py            # 640x480 and 1280x720; every 1, 3; annotate; live
-    python benchmarks/video_fps.py --sizes 640x480 --every 1,2,3 --frames 300 --threads 2
+    python benchmarks/video_fps.py --sizes 640x480 --every 1,2,3 --frames 300 --threads 1
 
 `write_scene_video` is also what the video tests use to build their clip.
 """
@@ -124,6 +124,7 @@ def write_scene_video(
 @dataclass(frozen=True)
 class FpsRow:
     size: str
+    threads: int  # interpreter threads (detector and classifier)
     mode: str  # "file", "file+annotate" (writing the .mp4 too) or "live" (realtime source)
     every: int
     frames_read: int
@@ -154,6 +155,7 @@ def measure(
     size: str,
     repeats: int,
     mode: str = "file",
+    threads: int = 0,
 ) -> FpsRow:
     """Run the video `repeats` times through a fresh `VideoAnalyzer`; the median run by fps.
 
@@ -192,6 +194,7 @@ def measure(
     processed = max(1, mid.frames_processed)
     return FpsRow(
         size=size,
+        threads=threads,
         mode=mode,
         every=every,
         frames_read=mid.frames_read,
@@ -212,20 +215,38 @@ def measure(
 
 
 def table(rows: Sequence[FpsRow]) -> str:
-    head = (
-        "| size | mode | every | frames read / processed / dropped | faces | end-to-end fps "
-        "| source frames/s | decode ms | detect ms | classify ms | annotate ms | total ms "
-        "| CPU ms/frame |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    )
-    lines = [head]
+    columns = [
+        "size",
+        "threads",
+        "mode",
+        "every",
+        "frames read / processed / dropped",
+        "faces",
+        "end-to-end fps",
+        "source frames/s",
+        "decode ms",
+        "detect ms",
+        "classify ms",
+        "annotate ms",
+        "total ms",
+        "CPU ms/frame",
+    ]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        lines.append(
-            f"| {r.size} | {r.mode} | {r.every} | {r.frames_read} / {r.frames_processed} / "
-            f"{r.frames_dropped} | {r.faces} | **{r.fps:.1f}** | {r.source_fps:.1f} | "
-            f"{r.decode_ms:.2f} | {r.detect_ms:.2f} | {r.classify_ms:.2f} | "
-            f"{r.annotate_ms:.2f} | {r.total_ms:.2f} | {r.cpu_ms:.2f} |"
-        )
+        cells = [
+            r.size,
+            str(r.threads),
+            r.mode,
+            str(r.every),
+            f"{r.frames_read} / {r.frames_processed} / {r.frames_dropped}",
+            str(r.faces),
+            f"**{r.fps:.1f}**",
+            f"{r.source_fps:.1f}",
+            *(f"{v:.2f}" for v in (r.decode_ms, r.detect_ms, r.classify_ms, r.annotate_ms)),
+            f"{r.total_ms:.2f}",
+            f"{r.cpu_ms:.2f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -245,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--every", default="1,3", help="--every values (default: %(default)s)")
     parser.add_argument("--frames", type=int, default=300, help="frames per video (default: 300)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per row; median reported")
-    parser.add_argument("--threads", type=int, default=2, help="interpreter threads (default: 2)")
+    parser.add_argument(
+        "--threads", default="1,2", help="interpreter thread counts (default: %(default)s)"
+    )
     parser.add_argument("--model", default=None, help="emotion model (default: the bundled one)")
     parser.add_argument(
         "--no-annotate", dest="annotate", action="store_false", help="skip the --annotate rows"
@@ -258,29 +281,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from edge_emotion_runtime.photo import PhotoClassifier
 
-    classifier = PhotoClassifier.load(args.model, threads=args.threads, quiet=True)
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    classifiers = {
+        t: PhotoClassifier.load(args.model, threads=t, quiet=True) for t in thread_counts
+    }
+    classifier = classifiers[thread_counts[0]]
     load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in _sizes(args.sizes):
             video = Path(tmp) / f"scene-{width}x{height}.mp4"
             write_scene_video(video, frames=args.frames, width=width, height=height, fps=30.0)
-            # One untimed pass: page cache, interpreter warm-up, allocator.
-            measure(video, classifier, 1, f"{width}x{height}", 1)
+            size = f"{width}x{height}"
             plan = [("file", e, args.repeats) for e in (int(x) for x in args.every.split(","))]
             if args.annotate:
                 plan.append(("file+annotate", 1, args.repeats))
             if args.live:
                 plan.append(("live", 1, 1))
-            for mode, every, repeats in plan:
-                row = measure(video, classifier, every, f"{width}x{height}", repeats, mode)
-                rows.append(row)
-                print(
-                    f"{row.size} {row.mode} every {row.every}: {row.fps:.1f} fps end to end "
-                    f"({row.source_fps:.1f} source frames/s, {row.frames_dropped} dropped), "
-                    f"runs {row.repeats}",
-                    file=sys.stderr,
-                )
+            for threads, clf in classifiers.items():
+                # One untimed pass: page cache, interpreter warm-up, allocator.
+                measure(video, clf, 1, size, 1)
+                for mode, every, repeats in plan:
+                    row = measure(video, clf, every, size, repeats, mode, threads)
+                    rows.append(row)
+                    print(
+                        f"{row.size} threads {threads} {row.mode} every {row.every}: "
+                        f"{row.fps:.1f} fps end to end ({row.source_fps:.1f} source frames/s, "
+                        f"{row.frames_dropped} dropped), runs {row.repeats}",
+                        file=sys.stderr,
+                    )
     load_after = os.getloadavg()
     import cv2
     import numpy as np
@@ -298,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backend": f"{classifier.classifier.backend} {classifier.classifier.backend_version}",
         "model": str(classifier.classifier.path.name),
         "detector": classifier.detector.name if classifier.detector else None,
-        "threads": args.threads,
+        "threads": thread_counts,
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after],
     }
