@@ -358,7 +358,7 @@ def _script_env() -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_stops_cleanly_and_still_prints_the_summary(
     scene: Scene, sig: signal.Signals
 ) -> None:

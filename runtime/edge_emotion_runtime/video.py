@@ -46,7 +46,7 @@ from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
 if TYPE_CHECKING:
     import numpy as np
 
-    from edge_emotion_runtime.photo import PhotoClassifier, PhotoResult
+    from edge_emotion_runtime.photo import PhotoClassifier, PhotoResult, Timings
 
 INSTALL_HINT = (
     "pip install 'edge-emotion-runtime[video]' (from a checkout: pip install './runtime[video]')"
@@ -584,7 +584,7 @@ class FrameResult:
     width: int
     height: int
     faces: tuple[TrackedFace, ...]
-    timings: Any  # photo.Timings (not imported at module level: numpy/Pillow stay lazy)
+    timings: Timings
     dropped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
