@@ -1,16 +1,17 @@
 """Video frame rate: end-to-end fps of the device video pipeline, broken down per stage.
 
-Builds a synthetic scene video (real photographs from ../shared/photos moved and scaled across a
-plain background, with stretches of no face) at each size, then runs `VideoAnalyzer` over it, the
-same code as `edge-emotion-video`, and reports per size and `--every`: end-to-end processed
-frames per second, source frames consumed per second, and the mean ms per processed frame for
-decode (OpenCV read + colour conversion + the photo pipeline's array-to-image step), detect
-(BlazeFace incl. letterbox and NMS) and classify (crop + emotion model, all faces). Each
-configuration runs `--repeats` times; the median run (by fps) is reported. Two more rows per
-size: writing the annotated video too, and the live path (the file played at its 30 fps through
-the camera reader thread: does it keep up, how many frames are dropped).
+Builds a synthetic scene video (real photographs, the face crops in tests/fixtures/photos, moved
+and scaled across a plain background, with stretches of no face) at each size, then runs
+`VideoAnalyzer` over it, the same code as `edge-emotion-video`, and reports per size and
+`--every`: end-to-end processed frames per second, source frames consumed per second, and the
+mean ms per processed frame for decode (OpenCV read + colour conversion + the photo pipeline's
+array-to-image step), detect (BlazeFace incl. letterbox and NMS) and classify (crop + emotion
+model, all faces). Each configuration runs `--repeats` times; the median run (by fps) is
+reported. Two more rows per size: writing the annotated video too, and the live path (the file
+played at its 30 fps through the camera reader thread: does it keep up, how many frames are
+dropped).
 
-    python benchmarks/video_fps.py            # 640x480 and 1280x720; every 1, 3; annotate; live
+    python benchmarks/video_fps.py    # 640x480, 1280x720; threads 1, 2; every 1, 3; annotate; live
     python benchmarks/video_fps.py --sizes 640x480 --every 1,2,3 --frames 300 --threads 1
 
 `write_scene_video` is also what the video tests use to build their clip.
@@ -30,11 +31,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
-
-# Where each photo's face sits, so the scene can crop around it: (left, top, side) in the photo.
-_ASTRONAUT_CROP = (96, 0, 260)
-_CAMERA_CROP = (118, 62, 200)
+# Square crops around the face of ../shared/photos/astronaut.png and camera.png, committed so
+# the tests and this benchmark work from a fresh clone (see tests/fixtures/photos/README.md).
+PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "photos"
+FACES = {"astronaut": "astronaut-face-260.jpg", "camera": "camera-face-200.jpg"}
 
 
 @dataclass(frozen=True)
@@ -97,14 +97,7 @@ def write_scene_video(
     import numpy as np
     from PIL import Image
 
-    sources = {
-        "astronaut": Image.open(photos / "astronaut.png").convert("RGB"),
-        "camera": Image.open(photos / "camera.png").convert("RGB"),
-    }
-    crops = {"astronaut": _ASTRONAUT_CROP, "camera": _CAMERA_CROP}
-    cut = {
-        name: sources[name].crop((x, y, x + side, y + side)) for name, (x, y, side) in crops.items()
-    }
+    cut = {name: Image.open(photos / file).convert("RGB") for name, file in FACES.items()}
     background = Image.fromarray(_background(width, height))
     plan = scene_plan(frames, width, height)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))

@@ -1,10 +1,11 @@
 """Video files and live sources on the device (`edge_emotion_runtime.video`, `edge-emotion-video`).
 
-One 40-frame 640x480 clip is built per module from the shared photographs (astronaut smiling,
-moving right and growing; a man behind a camera joining on the right; empty frames at both
-ends) and every test reads it with the bundled int8 model: faces per frame, stable track ids,
-labels, the JSON lines, --every, --max-frames, the annotated output, live-mode frame dropping,
-signals, and every anticipated error as one line with exit code 2.
+One 40-frame 640x480 clip is built per module from two real photographs (face crops of
+`../shared/photos/astronaut.png` and `camera.png`, committed in tests/fixtures/photos): the
+astronaut smiling, moving right and growing; a man behind a camera joining on the right; empty
+frames at both ends. Every test reads it with the bundled int8 model: faces per frame,
+stable track ids, labels, the JSON lines, --every, --max-frames, the annotated output, live-mode
+frame dropping, signals, and every anticipated error as one line with exit code 2.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from edge_emotion.benchmarks.video_fps import PHOTOS, SceneFrame, write_scene_video
+from edge_emotion.benchmarks.video_fps import SceneFrame, write_scene_video
 from edge_emotion_runtime import video
 from edge_emotion_runtime.errors import UsageError
 from edge_emotion_runtime.photo import PhotoClassifier
@@ -37,8 +38,6 @@ Results = tuple[list[video.FrameResult], video.VideoSummary]
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
-    if not (PHOTOS / "astronaut.png").exists():
-        pytest.fail(f"the shared photos are missing: {PHOTOS}")
     path = tmp_path_factory.mktemp("video") / "scene.mp4"
     plan = write_scene_video(path, frames=FRAMES, width=640, height=480, fps=FPS)
     return path, plan
