@@ -67,6 +67,15 @@ def benchmark_command(
     isolation: str = typer.Option(
         "backend", "--isolation", help="One worker process per 'backend' group or per 'row'."
     ),
+    photos: Path | None = typer.Option(
+        None,
+        "--photos",
+        help="Folder of real photos for the photo-pipeline columns (decode, detect, "
+        "crop+classify). Default: ../shared/photos beside the checkout, else the test fixture.",
+    ),
+    photo_runs: int = typer.Option(
+        5, "--photo-runs", help="Timed runs per photo and TFLite row (0 = no photo columns)."
+    ),
 ) -> None:
     """Latency, cold start, memory, size and accuracy of every exported variant vs Keras."""
     from edge_emotion.benchmarks.outputs import write_outputs
@@ -99,6 +108,8 @@ def benchmark_command(
         cold_runs=cold_runs,
         isolation=isolation,
         command_line=shlex.join(["edge-emotion", *sys.argv[1:]]),
+        photos=photos,
+        photo_runs=photo_runs,
     )
     doc = run_benchmark(options)
     files = write_outputs(doc, out or model[0] / "benchmark")

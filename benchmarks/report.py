@@ -174,6 +174,15 @@ def text_table(doc: dict[str, Any]) -> str:
         lines.append("")
         lines.append("not measured:")
         lines += [f"  {m}" for m in missing]
+    photo_rows = [r for r in doc["rows"] if r.get("photo")]
+    if photo_rows:
+        lines += ["", "photo pipeline, median ms (decode / detect / crop+classify = total):"]
+        for r in photo_rows:
+            p = r["photo"]["p50_ms"]
+            lines.append(
+                f"  {_row_label(doc, r)}: {_ms(p['decode'])} / {_ms(p['detect'])} / "
+                f"{_ms(p['classify'])} = {_ms(p['total'])}"
+            )
     return "\n".join(lines) + "\n" + compare.text(doc)
 
 
@@ -268,6 +277,38 @@ def _eval_text(doc: dict[str, Any], ev: dict[str, Any]) -> str:
     return "; ".join(f"{r['name']}: {_eval_one(r['eval'])}" for r in doc["runs"])
 
 
+def photo_section(doc: dict[str, Any]) -> list[str]:
+    """Markdown lines: per TFLite row, median ms per stage of the photo pipeline on real photos."""
+    rows = [r for r in doc["rows"] if r.get("photo")]
+    if not rows:
+        return []
+    photos = doc["settings"].get("photos", [])
+    shown = ", ".join(
+        f"{p['name']} ({p['width']}x{p['height']} {p['format']}, "
+        f"{rows[0]['photo']['faces'].get(p['name'], '?')} face(s))"
+        for p in photos
+    )
+    lines = [
+        "### Photo pipeline (whole photos: decode, detect, crop + classify)",
+        "",
+        f"`PhotoClassifier.analyze` on {len(photos)} real photos: {shown}; "
+        f"{rows[0]['photo']['runs']} timed runs each after one warm-up, median ms per stage "
+        "over all photos and runs. Same model, backend, threads and XNNPACK setting as the row; "
+        "the detector is the bundled BlazeFace short range.",
+        "",
+        "| row | decode | detect | crop + classify | total | photos/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        p = r["photo"]["p50_ms"]
+        rate = 1000.0 / p["total"] if p["total"] else float("nan")
+        lines.append(
+            f"| {_row_label(doc, r)} | {_ms(p['decode'])} | {_ms(p['detect'])} | "
+            f"{_ms(p['classify'])} | {_ms(p['total'])} | {rate:.0f} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
     """benchmark.md: headline table, what was not measured, method, machine and the command."""
     s, m = doc["settings"], doc["machine"]
@@ -312,6 +353,7 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         "counts reuse the accuracy measured at the first thread count (same model, same backend).",
         "",
     ]
+    parts += photo_section(doc)
     parts += _size_note(doc)
     failed = failed_validation(doc)
     if failed:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from edge_emotion.benchmarks import coldstart, plan, sysinfo
+from edge_emotion.benchmarks import coldstart, photos, plan, sysinfo
 from edge_emotion.benchmarks.stats import summarize
 from edge_emotion.errors import UsageError
 from edge_emotion.rundir import RunDir
@@ -53,6 +53,10 @@ class BenchmarkOptions:
     run_paths: tuple[Path, ...] = ()
     # Short names of the runs (default: each run directory's name).
     names: tuple[str, ...] = ()
+    # Real photos for the photo-pipeline columns (None: photos.default_photo_dir()); timed
+    # `photo_runs` times each per TFLite row (0: no photo columns).
+    photos: Path | None = None
+    photo_runs: int = 5
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -246,6 +250,13 @@ def assemble(
                     out[key] = got[key]
             if got["status"] == "ok":
                 out["latency"] = summarize(got["latencies_ms"]).to_dict()
+                if "photo" in got:
+                    out["photo"] = {
+                        "faces": got["photo"]["faces"],
+                        "runs": got["photo"]["runs"],
+                        "ms": got["photo"]["ms"],
+                        "p50_ms": {k: float(np.median(v)) for k, v in got["photo"]["ms"].items()},
+                    }
                 if "probs" in got:
                     probs[spec.id] = np.asarray(got["probs"], dtype=np.float64)
                     out["metrics"] = _metrics(evalset.labels, probs[spec.id], threshold, names)
@@ -441,6 +452,10 @@ def _check_options(opts: BenchmarkOptions) -> None:
         raise UsageError("--isolation must be 'backend' or 'row'")
     if opts.max_eval is not None and opts.max_eval < 1:
         raise UsageError("--max-eval must be >= 1")
+    if opts.photo_runs < 0:
+        raise UsageError("--photo-runs must be >= 0")
+    if opts.photos is not None and not opts.photos.is_dir():
+        raise UsageError(f"--photos {opts.photos}: not a directory")
     resolved = [p.resolve() for p in opts.paths]
     if len(set(resolved)) != len(resolved):
         raise UsageError("the same run directory was given twice to --model")
@@ -487,6 +502,11 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
             tflite_interp, tflite_reason = plan.resolve_tflite_python(opts.tflite_python)
             if tflite_interp is None:
                 progress(f"benchmark: tflite rows skipped: {tflite_reason}")
+        photo_set: list[dict[str, Any]] = []
+        if opts.photo_runs > 0:
+            photo_dir = opts.photos or photos.default_photo_dir()
+            photo_set = photos.prepare(photo_dir, Path(tmp))
+            progress(f"benchmark: {len(photo_set)} photos for the photo pipeline ({photo_dir})")
         for r in runs:
             shown = f"{r.name}: " if multi else ""
             progress(f"benchmark: {shown}loading evaluation images")
@@ -513,6 +533,8 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
                 "warmup": opts.warmup,
                 "runs": opts.runs,
                 "timing_index": 0,
+                "photos": photo_set,
+                "photo_runs": opts.photo_runs,
             }
         order = plan.interleave([r.groups for r in runs])
         total = sum(len(g.rows) for _, g in order)
@@ -584,6 +606,8 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
                 "get_tensor, dequantize",
             },
             "eval": infos[0]["eval"],
+            "photos": [{k: v for k, v in p.items() if k != "path"} for p in photo_set],
+            "photo_runs": opts.photo_runs,
             **({"measurement_order": [g.name for _, g in order]} if multi else {}),
             **opts.extra,
         },

@@ -221,7 +221,24 @@ def measure_tflite(
         start = time.perf_counter_ns()
         result["probs"] = _eval_chunks(clf.probabilities, x).tolist()
         result["eval_s"] = (time.perf_counter_ns() - start) / 1e9
+    if job.get("photos") and job.get("photo_runs", 0) > 0:
+        result["photo"] = _photos().measure(row, job["photos"], job["photo_runs"])
     return result
+
+
+def _photos() -> Any:
+    """benchmarks/photos.py, also when this file runs as a script in the tflite venv."""
+    try:
+        from edge_emotion.benchmarks import photos
+    except ImportError:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "photos.py")
+        spec = importlib.util.spec_from_file_location("_edge_emotion_bench_photos", path)
+        assert spec is not None and spec.loader is not None
+        photos = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(photos)
+    return photos
 
 
 def _import_keras() -> tuple[Any, float]:

@@ -56,6 +56,10 @@ def bench(
             "1",
             "--max-eval",
             "5",
+            "--photos",
+            str(Path(__file__).parent / "fixtures" / "photos"),
+            "--photo-runs",
+            "2",
             "--out",
             str(out_dir),
         ]
@@ -175,3 +179,22 @@ def test_markdown_plots_and_stdout_table_are_written(bench: tuple) -> None:
     ]
     assert len(table_lines) == len(measured)
     assert "benchmark: [" in stderr  # progress lines while it runs
+
+
+def test_photo_pipeline_is_timed_per_stage_on_every_measured_tflite_row(bench: tuple) -> None:
+    doc, out_dir, out, _ = bench
+    assert [p["name"] for p in doc["settings"]["photos"]] == [
+        "astronaut-256.jpg",
+        "astronaut-256-640.jpg",
+    ]
+    measured = [r for r in doc["rows"] if r["kind"] == "tflite" and r["status"] == "ok"]
+    assert measured
+    for row in measured:
+        photo = row["photo"]
+        assert photo["faces"] == {"astronaut-256.jpg": 1, "astronaut-256-640.jpg": 1}
+        assert len(photo["ms"]["total"]) == 2 * 2  # two photos, two runs each
+        p50 = photo["p50_ms"]
+        assert all(p50[k] > 0 for k in ("decode", "detect", "classify"))
+        assert p50["total"] >= max(p50["decode"], p50["detect"], p50["classify"])
+    assert "### Photo pipeline" in (out_dir / "benchmark.md").read_text()
+    assert "photo pipeline, median ms" in out

@@ -1,9 +1,10 @@
-"""The device install: a fresh venv with only `edge-emotion-runtime[litert]`, no TensorFlow.
+"""The device install: a fresh venv with only `edge-emotion-runtime[litert]` (or `[tflite]`).
 
-Builds a new venv, pip-installs ./runtime with the litert extra (pip may use its local cache),
-proves TensorFlow, OpenCV and the workstation toolkit are absent, and classifies the committed
-sample faces with the committed int8 fixture model through the installed `edge-emotion-run`
-script; `edge-emotion-video` there says which extra it needs.
+Builds a new venv, pip-installs ./runtime (not editable) with one interpreter extra (pip may use
+its local cache), proves TensorFlow, OpenCV and the workstation toolkit are absent, classifies
+the committed sample faces with the committed int8 fixture model, finds and classifies the faces
+of real photos with the bundled detector and model, from a directory outside the checkout, and
+checks that `edge-emotion-video` there names the `video` extra it needs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
+SHARED_PHOTOS = ROOT.parent / "shared" / "photos"
+INTERPRETER_MODULE = {"litert": "ai_edge_litert", "tflite": "tflite_runtime"}
 
 
 def _clean_env() -> dict[str, str]:
@@ -32,7 +35,10 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", ["litert", "tflite"])
+def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str) -> None:
+    if extra == "tflite" and sys.version_info >= (3, 12):
+        pytest.skip("tflite-runtime 2.14 has wheels for Python <= 3.11 only")
     source = tmp_path / "runtime"
     shutil.copytree(
         ROOT / "runtime",
@@ -44,7 +50,7 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env, timeout=60)
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"{source}[litert]"],
+        [str(python), "-m", "pip", "install", "--quiet", f"{source}[{extra}]"],
         capture_output=True,
         text=True,
         env=env,
@@ -58,7 +64,8 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
             str(python),
             "-c",
             "import importlib.util as u; print([m for m in ('tensorflow', 'edge_emotion', "
-            "'ai_edge_litert', 'edge_emotion_runtime', 'cv2') if u.find_spec(m)])",
+            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime', 'cv2') "
+            "if u.find_spec(m)])",
         ],
         capture_output=True,
         text=True,
@@ -66,7 +73,8 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
         timeout=60,
         cwd=tmp_path,
     )
-    assert probe.stdout.strip() == "['ai_edge_litert', 'edge_emotion_runtime']", probe.stderr
+    expected = [INTERPRETER_MODULE[extra], "edge_emotion_runtime"]
+    assert probe.stdout.strip() == str(expected), probe.stderr
     no_tf = subprocess.run(
         [str(python), "-c", "import tensorflow"],
         capture_output=True,
@@ -93,13 +101,34 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "backend litert" in result.stderr
+    assert f"backend {extra}" in result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(Path(r["path"]).name, r["label"]) for r in rows] == [
         ("happy.jpg", "happy"),
         ("sad.jpg", "sad"),
     ]
     assert all(r["probability"] > 0.6 for r in rows)
+
+    # Real photos, bundled detector and model, no --model, from outside the checkout.
+    photos = [FIXTURES / "photos" / "astronaut-256.jpg"]
+    if SHARED_PHOTOS.is_dir():
+        photos += [SHARED_PHOTOS / n for n in ("astronaut.png", "camera.png", "chelsea.png")]
+    result = subprocess.run(
+        [str(venv / "bin" / "edge-emotion-run"), *map(str, photos), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    found = [(Path(r["path"]).name, [f["label"] for f in r["faces"]]) for r in rows]
+    assert found[0] == ("astronaut-256.jpg", ["happy"])
+    if len(found) > 1:
+        assert found[1] == ("astronaut.png", ["happy"])
+        assert found[2][0] == "camera.png" and len(found[2][1]) == 1
+        assert found[3] == ("chelsea.png", [])
 
     # No `video` extra: OpenCV is absent, and the video command says how to add it.
     no_video = subprocess.run(

@@ -56,6 +56,23 @@ def test_crop_is_a_square_of_box_over_face_fraction_centred_against_the_offset()
     assert ((left + right) / 2, (top + bottom) / 2) == (120, 115)
 
 
+def test_aligned_crop_levels_a_tilted_face() -> None:
+    from edge_emotion_runtime.crop import crop_face, eye_angle
+    from edge_emotion_runtime.detector import FaceDetector
+
+    detector = FaceDetector.load("short", quiet=True)
+    photo = Image.open(PHOTO).convert("RGB")
+    (upright,) = detector.detect(photo)  # she leans ~10 degrees already
+    tilted = photo.rotate(-20, resample=Image.Resampling.BILINEAR)  # clockwise on screen
+    (face,) = detector.detect(tilted)
+    assert eye_angle(face) == pytest.approx(eye_angle(upright) + 20, abs=6)
+    framing = Framing("short", 0.5, align=True)  # a loose crop: the detector must refind it
+    (again,) = detector.detect(crop_face(tilted, face, framing))
+    assert abs(eye_angle(again)) < 6
+    (unaligned,) = detector.detect(crop_face(tilted, face, Framing("short", 0.5)))
+    assert eye_angle(unaligned) == pytest.approx(eye_angle(face), abs=6)
+
+
 def test_measure_reports_median_framing_and_refuses_when_faces_are_rarely_found() -> None:
     images = [Image.new("L", (48, 48))] * 5
     boxes = iter([[_detection(4, 8, 40, 40)]] * 3 + [[_detection(2, 8, 44, 44)], []])

@@ -18,6 +18,10 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Classifier": "classifier",
+    "PhotoClassifier": "photo",
+    "PhotoResult": "photo",
+    "Face": "photo",
+    "FaceDetector": "detector",
     "Prediction": "classifier",
     "EdgeEmotionError": "errors",
     "ImageError": "errors",

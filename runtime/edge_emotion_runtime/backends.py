@@ -151,6 +151,8 @@ _LOADERS: dict[str, Callable[[], Backend]] = {
 }
 _MODULES = {"litert": "ai_edge_litert", "tflite": "tflite_runtime", "tensorflow": "tensorflow"}
 _cache: dict[str, Backend] = {}
+# The TensorFlow fallback note is said once per process, however many models are loaded.
+_noted: set[str] = set()
 
 
 def is_installed(name: str) -> bool:
@@ -201,7 +203,9 @@ def resolve(name: str = "auto", *, note: Callable[[str], None] | None = None) ->
             "note: no LiteRT or tflite-runtime interpreter found; using TensorFlow's "
             f"tf.lite.Interpreter (slow to start; {_INSTALL_HINT['litert']})"
         )
-        (note or (lambda m: print(m, file=sys.stderr)))(message)
+        if note is not None or message not in _noted:
+            _noted.add(message)
+            (note or (lambda m: print(m, file=sys.stderr)))(message)
         return backend
     detail = f" ({'; '.join(errors)})" if errors else ""
     raise BackendError(f"no TFLite interpreter is installed{detail}; {_INSTALL_HINT['litert']}")

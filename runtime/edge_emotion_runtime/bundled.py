@@ -23,7 +23,7 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 # The default emotion classifier: see models/MODEL_CARD.md for its data, command and metrics.
 EMOTION_MODEL = "emotion_fer_edge_int8.tflite"
-EMOTION_MODEL_SHA256 = "256381919dadeaae646ebc5badbf142f4eae6744f49b7d5fec558a5c7372915f"
+EMOTION_MODEL_SHA256 = "5e76fdaae54d3db8809663d072247c4e367d4455ed08041458a242db83085b16"
 
 
 @cache

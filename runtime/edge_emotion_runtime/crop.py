@@ -13,6 +13,7 @@ range the box is 0.884 of the image width and its centre 0.069 sides below the i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -40,6 +41,10 @@ class Framing:
     offset_y: float = 0.0
     # How many training images the figures are the medians of (0: a stated default).
     samples: int = 0
+    # Rotate the crop so the eyes are level. FER-2013 faces lean up to ~15 degrees either way,
+    # yet levelling paid on the FER test faces pasted into scenes (paired, same scenes): upright
+    # 89.3% -> 89.9%, tilted 10-30 degrees 87.8% -> 89.1%.
+    align: bool = False
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.face_fraction <= 2.0:
@@ -60,6 +65,7 @@ class Framing:
             offset_x=float(data.get("offset_x", 0.0)),
             offset_y=float(data.get("offset_y", 0.0)),
             samples=int(data.get("samples", 0)),
+            align=bool(data.get("align", False)),
         )
 
 
@@ -67,8 +73,8 @@ class Framing:
 # short range found a face in 95.4%, full range in 12.9% (it is made for small, far faces). Used
 # for models whose metadata has no `crop` section (exported before framing was recorded).
 FER_FRAMINGS: dict[str, Framing] = {
-    "short": Framing("short", face_fraction=0.884, offset_x=0.006, offset_y=0.069, samples=2861),
-    "full": Framing("full", face_fraction=0.751, offset_x=0.003, offset_y=0.045, samples=386),
+    "short": Framing("short", 0.884, offset_x=0.006, offset_y=0.069, samples=2861, align=True),
+    "full": Framing("full", 0.751, offset_x=0.003, offset_y=0.045, samples=386, align=True),
 }
 
 
@@ -101,9 +107,25 @@ def crop_box(detection: Detection, framing: Framing) -> tuple[int, int, int, int
     return (left, top, left + size, top + size)
 
 
+def eye_angle(detection: Detection) -> float:
+    """Degrees the eye line leans (positive: the image-right eye is lower)."""
+    (rx, ry), (lx, ly) = detection.keypoints[:2]
+    return math.degrees(math.atan2(ly - ry, lx - rx))
+
+
 def crop_face(image: Image.Image, detection: Detection, framing: Framing) -> Image.Image:
-    """The face crop (same mode as `image`; black outside the image)."""
-    return image.crop(crop_box(detection, framing))
+    """The face crop (same mode as `image`; black outside the image), rotated about its centre
+    to level the eyes when the framing says `align`."""
+    left, top, right, bottom = crop_box(detection, framing)
+    if not framing.align:
+        return image.crop((left, top, right, bottom))
+    side = right - left
+    # Rotate a region a quarter wider on each side, so the corners of the crop stay covered
+    # for any angle up to 45 degrees (sqrt(2) / 2 < 0.75), then cut the crop from its middle.
+    margin = math.ceil(side / 4)
+    region = image.crop((left - margin, top - margin, right + margin, bottom + margin))
+    region = region.rotate(eye_angle(detection), resample=Image.Resampling.BILINEAR)
+    return region.crop((margin, margin, margin + side, margin + side))
 
 
 def is_face_crop(size: tuple[int, int], detections: list[Detection]) -> bool:
@@ -128,6 +150,7 @@ def measure(
     *,
     min_found: float = 0.1,
     min_samples: int = 20,
+    align: bool = True,
 ) -> tuple[Framing | None, int, int]:
     """Median framing of the best detection over `images`: (framing or None, found, total).
 
@@ -160,5 +183,6 @@ def measure(
         offset_x=round(float(ox), 4),
         offset_y=round(float(oy), 4),
         samples=len(fractions),
+        align=align,
     )
     return framing, len(fractions), total
