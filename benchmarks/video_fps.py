@@ -93,10 +93,12 @@ def write_scene_video(
     photos: Path = PHOTOS,
 ) -> list[SceneFrame]:
     """Write the scene as an mp4v .mp4 with OpenCV; returns what each frame shows."""
-    import cv2
     import numpy as np
     from PIL import Image
 
+    from edge_emotion_runtime.video import import_cv2
+
+    cv2 = import_cv2()  # the runtime's way: FFmpeg's own stderr logging stays off
     cut = {name: Image.open(photos / file).convert("RGB") for name, file in FACES.items()}
     background = Image.fromarray(_background(width, height))
     plan = scene_plan(frames, width, height)

@@ -58,6 +58,7 @@ def results(scene: Scene, classifier: PhotoClassifier) -> Results:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr); with `capfd` also what native code (FFmpeg) writes."""
     code = video.main([*args, "--threads", "1"])
     out, err = capsys.readouterr()
     return code, out, err
@@ -402,9 +403,9 @@ def _bad_file(directory: Path, kind: str) -> Path:
     ],
 )
 def test_unreadable_file_is_one_line_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], kind: str, message: str
 ) -> None:
-    code, out, err = run_cli([str(_bad_file(tmp_path, kind))], capsys)
+    code, out, err = run_cli([str(_bad_file(tmp_path, kind))], capfd)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
 
@@ -417,9 +418,9 @@ def test_unreadable_file_is_one_line_and_exit_2(
     ],
 )
 def test_camera_that_cannot_be_opened_is_one_line_and_exit_2(
-    capsys: pytest.CaptureFixture[str], source: str, message: str
+    capfd: pytest.CaptureFixture[str], source: str, message: str
 ) -> None:
-    code, out, err = run_cli([source], capsys)
+    code, out, err = run_cli([source], capfd)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err
 

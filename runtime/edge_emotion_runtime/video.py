@@ -67,7 +67,13 @@ class VideoError(EdgeEmotionError):
 
 
 def import_cv2() -> Any:
-    """OpenCV, or one VideoError saying how to install it (the extra is optional)."""
+    """OpenCV, or one VideoError saying how to install it (the extra is optional).
+
+    FFmpeg inside OpenCV logs to the process's stderr by itself ("moov atom not found"); it is
+    silenced so a bad source is our one `error:` line. Set OPENCV_FFMPEG_LOGLEVEL (e.g. 32) to
+    see its messages again.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     try:
         import cv2
     except ImportError as err:
