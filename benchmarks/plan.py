@@ -18,7 +18,7 @@ from typing import Any
 
 VARIANTS = ("float32", "float16", "dynamic", "int8")
 BACKENDS = ("litert", "tflite", "tensorflow")
-KERAS_KINDS = ("keras_direct", "keras_predict")
+KERAS_KINDS = ("keras_direct", "keras_compiled", "keras_predict")
 TFLITE_VENV_NAME = ".venv-tflite"
 # Also read by the runtime's tests and set by scripts/test.sh.
 TFLITE_PYTHON_ENV = "EDGE_EMOTION_TFLITE_PYTHON"
@@ -29,7 +29,7 @@ class RowSpec:
     """One line of the table: what is measured and how."""
 
     id: str
-    kind: str  # "keras_direct", "keras_predict" or "tflite"
+    kind: str  # "keras_direct", "keras_compiled", "keras_predict" or "tflite"
     variant: str  # "keras" or an export mode
     backend: str  # "keras" or an interpreter backend
     threads: int | None  # None: the framework's default
@@ -51,6 +51,8 @@ class RowSpec:
     def label(self) -> str:
         if self.kind == "keras_direct":
             return "keras model(x)"
+        if self.kind == "keras_compiled":
+            return "keras tf.function"
         if self.kind == "keras_predict":
             return "keras predict"
         suffix = "" if self.xnnpack else " no-xnnpack"
@@ -167,6 +169,18 @@ def build_plan(
             False,
             keras_model,
             evaluate=True,
+            run=run_name,
+        ),
+        RowSpec(
+            f"{pre}keras_compiled",
+            "keras_compiled",
+            "keras",
+            "keras",
+            None,
+            False,
+            keras_model,
+            evaluate=False,
+            metrics_from=f"{pre}keras_direct",
             run=run_name,
         ),
         RowSpec(

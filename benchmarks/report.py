@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edge_emotion.benchmarks import compare
 
 COLUMNS = (
@@ -277,6 +279,34 @@ def _eval_text(doc: dict[str, Any], ev: dict[str, Any]) -> str:
     return "; ".join(f"{r['name']}: {_eval_one(r['eval'])}" for r in doc["runs"])
 
 
+def overhead_section(doc: dict[str, Any]) -> list[str]:
+    """Markdown lines: the Python wrapper's cost per TFLite row, against a bare invoke loop on
+    the same interpreter and against ai-edge-litert's own `litert-benchmark`."""
+    rows = [r for r in doc["rows"] if r.get("bare_latencies_ms") and r.get("latency")]
+    if not rows:
+        return []
+    lines = [
+        "### The invoke floor: `Classifier.predict` vs a bare invoke loop and `litert-benchmark`",
+        "",
+        "`predict` on one resized uint8 face and a bare `set_tensor`/`invoke`/`get_tensor` loop "
+        "on the same interpreter, alternated call by call in one process (p50 ms); "
+        "`litert-benchmark` (ai-edge-litert's CompiledModel tool, CPU, same threads) prints "
+        "its median with two decimals.",
+        "",
+        "| row | predict p50 | bare invoke p50 | predict / bare | litert-benchmark median |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        bare = float(np.median(r["bare_latencies_ms"]))
+        lb = r.get("litert_benchmark") or {}
+        shown = f"{lb['median_ms']:.2f}" if "median_ms" in lb else "-"
+        lines.append(
+            f"| {_row_label(doc, r)} | {_ms(r['latency']['p50_ms'])} | {_ms(bare)} | "
+            f"{r['latency']['p50_ms'] / bare:.2f}x | {shown} |"
+        )
+    return [*lines, ""]
+
+
 def photo_section(doc: dict[str, Any]) -> list[str]:
     """Markdown lines: per TFLite row, median ms per stage of the photo pipeline on real photos."""
     rows = [r for r in doc["rows"] if r.get("photo")]
@@ -341,18 +371,19 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
         *([compare.markdown(doc)] if multi else []),
         "Columns: latency of one single-image (batch 1) call after warm-up (p50, mean±std, p99 "
         f"over {s['runs']} timed runs after {s['warmup']} warm-up runs); img/s = 1000/mean; "
-        "speed-up = Keras `model(x)` p50 / row p50"
+        "speed-up = compiled Keras (`tf.function` with XLA where it compiles) p50 / row p50"
         + (" (the Keras model of the row's own run)" if multi else "")
         + "; load = model load/interpreter creation; "
         "1st = first inference after load; cold = median wall time of a fresh process to its "
         f"first printed answer over {s['cold_runs']} runs; RSS = peak resident memory of that "
-        "process; size × = file size / `model.keras` size; acc/F1/AUC on "
+        "process; size × = file size / the run's `float32.tflite` size; acc/F1/AUC on "
         + _eval_text(doc, ev)
         + "; Δacc = accuracy − Keras accuracy; agree = fraction of images given the same label "
         "as Keras; XNNPACK = delegate status reported by the interpreter. Rows at other thread "
         "counts reuse the accuracy measured at the first thread count (same model, same backend).",
         "",
     ]
+    parts += overhead_section(doc)
     parts += photo_section(doc)
     parts += _size_note(doc)
     failed = failed_validation(doc)

@@ -107,21 +107,56 @@ class CaptureStderr:
 
 def time_calls(call: Callable[[], Any], warmup: int, runs: int) -> list[float]:
     """Per-call wall time in ms of `runs` calls after `warmup` untimed ones; GC off while timing."""
+    return time_paired([call], warmup, runs)[0]
+
+
+def time_paired(calls: list[Callable[[], Any]], warmup: int, runs: int) -> list[list[float]]:
+    """Per-call wall times (ms) of several calls, alternated call by call, so that a noisy
+    machine slows them alike and their ratio stays fair; GC off while timing."""
     for _ in range(warmup):
-        call()
+        for call in calls:
+            call()
     gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
-    out: list[float] = []
+    out: list[list[float]] = [[] for _ in calls]
     try:
         for _ in range(runs):
-            start = time.perf_counter_ns()
-            call()
-            out.append((time.perf_counter_ns() - start) / 1e6)
+            for times, call in zip(out, calls, strict=True):
+                start = time.perf_counter_ns()
+                call()
+                times.append((time.perf_counter_ns() - start) / 1e6)
     finally:
         if was_enabled:
             gc.enable()
     return out
+
+
+def litert_benchmark(model: str, threads: int | None, runs: int) -> dict[str, Any] | None:
+    """The median of ai-edge-litert's own `litert-benchmark` tool (CompiledModel API, CPU) for
+    this model, or None where the tool is not installed (tflite-runtime, LiteRT 1.x)."""
+    tool = os.path.join(os.path.dirname(sys.executable), "litert-benchmark")
+    if not os.path.isfile(tool):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        command = [tool, "--model", model, "--num_runs", str(runs), "--warmup_runs", "20"]
+        command += ["--num_threads", str(threads or 1), "--result_json", out]
+        import subprocess
+
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0 or not os.path.isfile(out):
+            return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:200]}
+        with open(out) as fh:
+            latency = json.load(fh)["latency"]
+    return {
+        "median_ms": latency["median_ms"],
+        "avg_ms": latency["avg_ms"],
+        "num_runs": latency["num_runs"],
+        "threads": threads or 1,
+        # The tool prints milliseconds with two decimals: 0.02 means 0.015-0.025 ms.
+        "resolution_ms": 0.01,
+    }
 
 
 def xnnpack_info(log: str, interpreter: Any) -> dict[str, Any]:
@@ -153,23 +188,6 @@ def xnnpack_info(log: str, interpreter: Any) -> dict[str, Any]:
     return info
 
 
-def _find_interpreter(classifier: Any) -> Any:
-    """The underlying tf.lite-style Interpreter of a runtime Classifier, if it exposes one."""
-    for owner in (
-        classifier,
-        getattr(classifier, "_backend", None),
-        getattr(classifier, "backend_impl", None),
-        getattr(classifier, "_engine", None),
-    ):
-        if owner is None:
-            continue
-        for name in ("interpreter", "_interpreter"):
-            candidate = getattr(owner, name, None)
-            if candidate is not None and hasattr(candidate, "invoke"):
-                return candidate
-    return None
-
-
 def _eval_chunks(
     predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int = 64
 ) -> np.ndarray:
@@ -181,18 +199,18 @@ def _eval_chunks(
 
 
 def _load_eval(job: dict[str, Any], spec: Any) -> tuple[np.ndarray | None, np.ndarray]:
-    """(float32 eval inputs or None, one float32 timing image of batch 1)."""
+    """(float32 eval inputs or None, one uint8 timing face (H,W,C), already resized)."""
     from edge_emotion_runtime.preprocess import scale
 
-    x = None
+    x, pixels = None, None
     if job.get("eval_npz"):
         with np.load(job["eval_npz"]) as data:
-            x = scale(data["pixels"], spec)
-    if x is not None and len(x):
-        one = x[int(job.get("timing_index", 0)) % len(x)][None]
+            pixels = data["pixels"]
+            x = scale(pixels, spec)
+    if pixels is not None and len(pixels):
+        one = pixels[int(job.get("timing_index", 0)) % len(pixels)]
     else:
-        rng = np.random.default_rng(0)
-        one = scale(rng.integers(0, 256, (1, *spec.shape), dtype=np.uint8), spec)
+        one = np.random.default_rng(0).integers(0, 256, spec.shape, dtype=np.uint8)
     return x, np.ascontiguousarray(one)
 
 
@@ -212,11 +230,31 @@ def measure_tflite(
         )
         result["load_ms"] = (time.perf_counter_ns() - start) / 1e6
         start = time.perf_counter_ns()
-        clf.probabilities(one)
+        clf.predict(one)
         result["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
     result["backend_used"] = getattr(clf, "backend", row["backend"])
-    result["xnnpack_delegate"] = xnnpack_info(cap.text, _find_interpreter(clf))
-    result["latencies_ms"] = time_calls(lambda: clf.probabilities(one), job["warmup"], job["runs"])
+    interpreter = clf.interpreter
+    result["xnnpack_delegate"] = xnnpack_info(cap.text, interpreter)
+    # The device call on a resized face, alternated with a bare set_tensor/invoke/get_tensor
+    # loop on the same interpreter: their ratio is the Python wrapper's overhead.
+    tensor = clf.input_tensor(one)
+    inp, out = (
+        interpreter.get_input_details()[0]["index"],
+        interpreter.get_output_details()[0]["index"],
+    )
+
+    def bare() -> None:
+        interpreter.set_tensor(inp, tensor)
+        interpreter.invoke()
+        interpreter.get_tensor(out)
+
+    result["latencies_ms"], result["bare_latencies_ms"] = time_paired(
+        [lambda: clf.predict(one), bare], job["warmup"], job["runs"]
+    )
+    if row["backend"] == "litert" and row["xnnpack"] and job.get("litert_benchmark", True):
+        found = litert_benchmark(row["model_path"], row["threads"], max(200, job["runs"]))
+        if found is not None:
+            result["litert_benchmark"] = found
     if row.get("evaluate") and x is not None:
         start = time.perf_counter_ns()
         result["probs"] = _eval_chunks(clf.probabilities, x).tolist()
@@ -257,7 +295,13 @@ def measure_keras(
     one: np.ndarray,
     cache: dict[str, Any],
 ) -> dict[str, Any]:
-    """Keras rows: `direct` is `model(x, training=False)`, `predict` is `model.predict(x)`."""
+    """Keras rows: `direct` is eager `model(x, training=False)`; `compiled` the same call traced
+    once by `tf.function` with XLA (`jit_compile`, falling back to a plain graph where XLA
+    cannot compile the model), the fair baseline for a single image; `predict` is
+    `model.predict(x)`."""
+    from edge_emotion_runtime.preprocess import PreprocessSpec, scale
+
+    one = scale(one[None], PreprocessSpec.from_dict(job["spec"]))
     result: dict[str, Any] = {}
     keras, import_ms = _import_keras()
     result["import_ms"] = import_ms
@@ -269,6 +313,19 @@ def measure_keras(
 
         def call(batch: np.ndarray) -> np.ndarray:
             return np.asarray(model(batch, training=False))
+    elif row["kind"] == "keras_compiled":
+        import tensorflow as tf
+
+        graph = tf.function(lambda b: model(b, training=False), jit_compile=True)
+        try:
+            graph(one)
+            result["compiled"] = "tf.function(jit_compile=True)"
+        except Exception:  # XLA cannot compile every op on every machine
+            graph = tf.function(lambda b: model(b, training=False))
+            result["compiled"] = "tf.function"
+
+        def call(batch: np.ndarray) -> np.ndarray:
+            return np.asarray(graph(batch))
     else:
 
         def call(batch: np.ndarray) -> np.ndarray:

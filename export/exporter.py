@@ -16,7 +16,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,18 @@ def _references(source: SourceModel, splits: tuple[str, ...]) -> list[Reference]
     return refs
 
 
+def _measure_crop(run: RunDir, say: Echo) -> dict[str, Any]:
+    """The face framing of a run trained before it was recorded: measured as `train` does."""
+    from edge_emotion.training.dataset import load_split
+    from edge_emotion.training.framing import measure_framings
+
+    say("framing: not in the run's config (an older run); measuring it on the train split ...")
+    report = measure_framings(load_split(run, "train").pixels)
+    for message in report.notes():
+        say(f"note: {message}")
+    return report.section(recorded_by="edge-emotion export")
+
+
 def _quant_dict(params: QuantParams) -> dict[str, Any]:
     return asdict(params)
 
@@ -123,6 +135,8 @@ def export_run(
     check_outputs(out_dir, modes, options.force)
     quantizer = quantizer or get_quantizer(options.quantizer)
     source = load_source(run)
+    if not source.crop:
+        source = replace(source, crop=_measure_crop(run, say))
 
     calibration: CalibrationSet | None = None
     if ExportMode.INT8 in modes:
@@ -230,6 +244,7 @@ def _finish_mode(
             converter=converter,
             validation=validation,
             status=status,
+            crop=source.crop,
         )
 
     final = model_path(out_dir, mode)

@@ -85,6 +85,7 @@ def build_metadata(
     converter: str,
     validation: dict[str, Any] | None = None,
     status: str = "unvalidated",
+    crop: dict[str, Any] | None = None,
 ) -> ModelMetadata:
     validation = dict(validation or {})
     validation.setdefault("converter", converter)
@@ -102,6 +103,7 @@ def build_metadata(
         validation_status=status,
         validation=validation,
         calibration=dict(calibration or {}),
+        crop=dict(crop or {}),
     )
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from edge_emotion.errors import ModelError, UsageError
 from edge_emotion.rundir import RunDir
+from edge_emotion_runtime.crop import framings_from_metadata
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
 from edge_emotion_runtime.metadata import sha256_file
 from edge_emotion_runtime.preprocess import PreprocessSpec
@@ -33,6 +34,8 @@ class SourceModel:
     threshold: float
     positive_index: int
     arch: str
+    # The run's face framing (`crop` metadata section); {} until measured for an older run.
+    crop: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """P(positive class) from Keras for float32 inputs, fixed batch size, shape (N,)."""
@@ -100,6 +103,11 @@ def load_source(run: RunDir) -> SourceModel:
         raise ModelError(
             f"{path}: model input is {in_shape} but the run's preprocessing gives {spec.shape}"
         )
+    crop = config.get("crop") or {}
+    try:
+        framings_from_metadata(crop)
+    except (KeyError, TypeError, ValueError) as err:
+        raise UsageError(f"{run.config_path}: malformed 'crop' section ({err})") from None
     labels = tuple(config.get("labels") or DEFAULT_LABELS)
     if len(labels) != 2:
         raise UsageError(f"{run.config_path}: expected two labels, got {list(labels)}")
@@ -112,4 +120,5 @@ def load_source(run: RunDir) -> SourceModel:
         threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
         positive_index=int(config.get("positive_index", POSITIVE_INDEX)),
         arch=str(config.get("arch", "unknown")),
+        crop=dict(crop),
     )

@@ -15,6 +15,6 @@ want="$(cat pyproject.toml runtime/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing edge-emotion and edge-emotion-runtime into $VENV (first run takes a few minutes)" >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade "pip>=24" "setuptools>=77" wheel
-  "$VENV/bin/python" -m pip install --quiet -e "./runtime[litert,video]" -e ".[test]"
+  "$VENV/bin/python" -m pip install --quiet -e "./runtime[litert,serve,video]" -e ".[test]"
   echo "$want" > "$stamp"
 fi

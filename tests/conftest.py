@@ -1,16 +1,46 @@
 """Shared fixtures: a tiny synthetic dataset and a tiny run trained through the real train path.
 
 Both are session-scoped so the whole suite pays for one synthetic dataset and one 1-epoch run.
+
+This file must stay importable with only the device runtime installed (no TensorFlow, no
+`edge-emotion`): scripts/test-aarch64.sh runs tests/test_runtime_*.py that way. Tests that need
+the workstation toolkit are marked `workstation` or use the fixtures below; both skip, saying
+why, where the toolkit is not installed.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def workstation_missing() -> str | None:
+    """Why the workstation toolkit (edge-emotion + TensorFlow) cannot run here, or None."""
+    try:
+        importlib.metadata.version("edge-emotion")
+    except importlib.metadata.PackageNotFoundError:
+        return "needs the workstation toolkit: edge-emotion is not installed (device-side run)"
+    if importlib.util.find_spec("tensorflow") is None:
+        return "needs the workstation toolkit: TensorFlow is not installed"
+    return None
+
+
+def _require_workstation() -> None:
+    reason = workstation_missing()
+    if reason:
+        pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("workstation"):
+        _require_workstation()
+
 
 TINY_PER_CLASS = 24
 TINY_IMAGE_SIZE = 32
@@ -19,6 +49,7 @@ TINY_IMAGE_SIZE = 32
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A happy/ + sad/ folder of 24 synthetic 32x32 JPEG faces per class."""
+    _require_workstation()
     from edge_emotion.training.synth import generate
 
     root = tmp_path_factory.mktemp("tiny-data")
@@ -28,6 +59,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _train_tiny(parent: Path, data: Path, arch: str) -> Path:
     """A 1-epoch run of `arch` at 32x32x3 on `data`, made by the real train code path."""
+    _require_workstation()
     from edge_emotion.training.train import TrainConfig, train
 
     out = parent / "run"

@@ -75,7 +75,7 @@ def _rows(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_every_expected_row_is_reported(bench: tuple) -> None:
     doc = bench[0]
-    expected = {"keras_direct", "keras_predict"}
+    expected = {"keras_direct", "keras_compiled", "keras_predict"}
     for backend in ("litert", "tflite"):
         expected |= {f"{v}-{backend}-t1" for v in ("float32", "float16", "dynamic", "int8")}
         expected.add(f"int8-{backend}-t1-noxnnpack")
@@ -86,6 +86,7 @@ def test_measured_rows_have_sane_latency_cold_start_and_size(bench: tuple) -> No
     rows = _rows(bench[0])
     measured = [
         "keras_direct",
+        "keras_compiled",
         "keras_predict",
         "float32-litert-t1",
         "dynamic-litert-t1",
@@ -105,8 +106,23 @@ def test_measured_rows_have_sane_latency_cold_start_and_size(bench: tuple) -> No
         cold = row["cold_start"]
         assert cold["status"] == "ok", cold
         assert cold["wall_ms_median"] > 0 and cold["peak_rss_mb"] > 10
-        assert row["ratios"]["speedup_p50"] > 0 and row["ratios"]["size_ratio"] > 0
-    assert rows["keras_direct"]["ratios"]["speedup_p50"] == pytest.approx(1.0)
+        assert row["ratios"]["speedup_p50"] > 0
+        assert row["ratios"]["baseline"] == "keras_compiled"
+        if row["kind"] == "tflite":  # sizes are against the run's float32.tflite
+            f32 = rows["float32-litert-t1"]["file_bytes"]
+            assert row["ratios"]["size_ratio"] == pytest.approx(row["file_bytes"] / f32)
+            assert row["ratios"]["wrapper_overhead_p50"] > 0
+            assert len(row["bare_latencies_ms"]) == RUNS
+    assert rows["keras_compiled"]["ratios"]["speedup_p50"] == pytest.approx(1.0)
+    assert rows["keras_compiled"]["compiled"].startswith("tf.function")
+    assert rows["float32-litert-t1"]["ratios"]["size_ratio"] == pytest.approx(1.0)
+    eager = rows["keras_direct"]["latency"]["p50_ms"]
+    assert rows["int8-litert-t1"]["ratios"]["speedup_p50_vs_eager"] == pytest.approx(
+        eager / rows["int8-litert-t1"]["latency"]["p50_ms"]
+    )
+    # ai-edge-litert's own tool measured the XNNPACK litert rows
+    assert rows["int8-litert-t1"]["litert_benchmark"]["median_ms"] >= 0
+    assert "litert_benchmark" not in rows["int8-litert-t1-noxnnpack"]
     assert rows["int8-litert-t1-noxnnpack"]["xnnpack"] is False
     # a TFLite file is smaller than the Keras file it came from; int8 smaller than float32
     assert rows["int8-litert-t1"]["file_bytes"] < rows["float32-litert-t1"]["file_bytes"]

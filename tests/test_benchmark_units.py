@@ -136,7 +136,7 @@ def test_backend_without_interpreter_becomes_skipped_rows_with_the_reason(tmp_pa
     groups = build_plan(tmp_path, ["litert", "tflite"], [1, 2], interp, reason)
     rows = {r.id: r for g in groups for r in g.rows}
     assert {"keras_direct", "keras_predict", "int8-litert-t2-noxnnpack"} <= set(rows)
-    assert len(rows) == 2 + 2 * 2 * 5
+    assert len(rows) == 3 + 2 * 2 * 5  # three Keras rows: eager, compiled, predict
     for row in rows.values():
         if row.backend == "tflite":
             assert row.skip_reason == reason

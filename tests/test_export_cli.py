@@ -151,6 +151,33 @@ def test_metadata_round_trips_from_the_tflite_with_zipfile_only(exported, sharp_
     assert int8["input_quantization"]["dtype"] == "int8"
 
 
+def test_exported_models_carry_the_runs_framing_so_photos_need_no_default(
+    exported, sharp_run, tmp_path
+):
+    import warnings
+
+    from edge_emotion_runtime.classifier import ModelWarning
+    from edge_emotion_runtime.crop import FER_FRAMINGS, framings_from_metadata
+    from edge_emotion_runtime.metadata import embed
+    from edge_emotion_runtime.photo import PhotoClassifier
+
+    recorded = RunDir.open(sharp_run).config()["crop"]
+    assert "short" in recorded["framings"]
+    for mode in ("float32", "int8"):
+        meta = read_metadata(exported / f"{mode}.tflite")
+        assert meta is not None and meta.crop == recorded, mode
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelWarning)
+        photo = PhotoClassifier.load(exported / "int8.tflite", quiet=True)
+    assert photo.framing == framings_from_metadata(recorded)["short"] != FER_FRAMINGS["short"]
+    # Control: the same model without its crop section falls back to FER's framing, warning.
+    bare = tmp_path / "no-crop.tflite"
+    data = (exported / "int8.tflite").read_bytes()
+    bare.write_bytes(embed(data, read_metadata(exported / "int8.tflite").with_updates(crop={})))
+    with pytest.warns(ModelWarning, match="no recorded face framing"):
+        assert PhotoClassifier.load(bare, quiet=True).framing == FER_FRAMINGS["short"]
+
+
 def test_embedded_quantization_is_what_the_interpreter_reports(exported):
     from ai_edge_litert.interpreter import Interpreter
 

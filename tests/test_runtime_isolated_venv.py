@@ -9,6 +9,7 @@ checks that `edge-emotion-video` there names the `video` extra it needs.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -35,6 +36,11 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("ensurepip") is None,
+    reason="this Python has no ensurepip (Debian ships it in python3.X-venv), so a new venv "
+    "gets no pip; the aarch64 run installs the runtime with pip --target instead",
+)
 @pytest.mark.parametrize("extra", ["litert", "tflite"])
 def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str) -> None:
     if extra == "tflite" and sys.version_info >= (3, 12):
@@ -64,8 +70,8 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
             str(python),
             "-c",
             "import importlib.util as u; print([m for m in ('tensorflow', 'edge_emotion', "
-            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime', 'cv2') "
-            "if u.find_spec(m)])",
+            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime', 'starlette', 'uvicorn', "
+            "'cv2') if u.find_spec(m)])",
         ],
         capture_output=True,
         text=True,
@@ -84,6 +90,17 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
         cwd=tmp_path,
     )
     assert no_tf.returncode != 0 and "No module named 'tensorflow'" in no_tf.stderr
+    # The server is an extra: without it, its command says how to get it, in one line.
+    serve = subprocess.run(
+        [str(venv / "bin" / "edge-emotion-serve")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert serve.returncode == 2 and serve.stderr.count("\n") == 1, serve.stderr
+    assert "[litert,serve]" in serve.stderr
 
     result = subprocess.run(
         [

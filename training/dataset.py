@@ -3,6 +3,10 @@
 Pixels are decoded once with `edge_emotion_runtime.preprocess.to_pixels` (the device's own code)
 in a thread pool and kept as uint8; `SplitData.x()` applies the runtime's `scale`. Training,
 evaluation, export calibration and benchmarks all get their arrays from here.
+
+For a `--detect` run (whole photos) the crop happens here too: each photo becomes the crop of its
+largest detected face (`framing.TrainingCrop`), so every later step sees the same crops, and a
+photo with no face found is skipped and counted, never trained on whole.
 """
 
 from __future__ import annotations
@@ -11,18 +15,22 @@ import hashlib
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge_emotion.errors import DataError
 from edge_emotion.rundir import RunDir
-from edge_emotion.training.console import first_few, warn
+from edge_emotion.training.console import first_few, note, warn
 from edge_emotion.training.discovery import Candidate, discover
 from edge_emotion.training.manifest import Sample, image_source, read_manifest, select
 from edge_emotion_runtime.errors import ImageError
-from edge_emotion_runtime.preprocess import PreprocessSpec, scale, to_pixels
+from edge_emotion_runtime.preprocess import PreprocessSpec, load_image, scale, to_pixels
+
+if TYPE_CHECKING:
+    from edge_emotion.training.framing import TrainingCrop
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,18 @@ class Decoded:
     pixels: np.ndarray
     hashes: list[str]
     failures: list[str]  # "path (reason)" of the skipped ones
+    no_face: list[str] = field(default_factory=list)  # paths of photos with no face (--detect)
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """`decode`'s answer: pixels and hashes of the kept images, which ones, and why not others."""
+
+    pixels: np.ndarray
+    hashes: list[str]
+    kept: list[int]  # indices into the paths given
+    failures: list[str]  # "path (reason)" of the unreadable ones
+    no_face: list[str]  # paths where the detector found no face (only with a crop)
 
 
 def default_workers() -> int:
@@ -73,10 +93,17 @@ def content_hash(root: Path, path: str) -> str:
 
 
 def _decode_one(
-    root: Path, path: str, spec: PreprocessSpec, want_hash: bool
+    root: Path, path: str, spec: PreprocessSpec, want_hash: bool, crop: TrainingCrop | None
 ) -> tuple[np.ndarray | None, str, str]:
+    """(pixels, hash, error); pixels None with error "" means no face was found."""
     try:
-        pixels = to_pixels(image_source(root, Sample(path, 0, "", "")), spec)
+        source = image_source(root, Sample(path, 0, "", ""))
+        if crop is None:
+            pixels = to_pixels(source, spec)
+        else:
+            pixels = crop.crop(load_image(source), spec, str(root / path))
+            if pixels is None:
+                return None, "", ""
         digest = content_hash(root, path) if want_hash else ""
         return pixels, digest, ""
     except ImageError as err:
@@ -92,30 +119,45 @@ def decode(
     *,
     want_hash: bool = True,
     workers: int | None = None,
-) -> tuple[np.ndarray, list[str], list[int], list[str]]:
-    """(pixels of the readable ones, their hashes, their indices, failure descriptions)."""
+    crop: TrainingCrop | None = None,
+) -> DecodeResult:
+    """Decode (and with `crop`, detect and crop) every path; keep the usable ones."""
     out = np.empty((len(paths), *spec.shape), dtype=np.uint8)
     hashes: list[str] = []
     kept: list[int] = []
     failures: list[str] = []
+    no_face: list[str] = []
+    if crop is not None and paths:
+        # Load the detector once, up front: a broken install fails here, not in every worker.
+        from edge_emotion.training.framing import load_detector
+
+        load_detector(crop.detector)
     if paths and "#" in paths[0]:
         # A CSV dataset: parse the file once here rather than in every worker at the same time.
-        _decode_one(root, paths[0], spec, want_hash=False)
+        _decode_one(root, paths[0], spec, False, None)
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        results = pool.map(lambda p: _decode_one(root, p, spec, want_hash), paths)
+        results = pool.map(lambda p: _decode_one(root, p, spec, want_hash, crop), paths)
         for index, (pixels, digest, error) in enumerate(results):
             if pixels is None:
-                failures.append(f"{paths[index]} ({error})")
+                if error:
+                    failures.append(f"{paths[index]} ({error})")
+                else:
+                    no_face.append(paths[index])
                 continue
             out[len(kept)] = pixels
             kept.append(index)
             hashes.append(digest)
-    return out[: len(kept)], hashes, kept, failures
+    return DecodeResult(out[: len(kept)], hashes, kept, failures, no_face)
 
 
 def warn_unreadable(failures: list[str]) -> None:
     if failures:
         warn(f"skipped {len(failures)} unreadable image file(s): {first_few(failures)}")
+
+
+def note_no_face(no_face: list[str], total: int) -> None:
+    if no_face:
+        note(f"no face found in {len(no_face)} of {total} photo(s), skipped: {first_few(no_face)}")
 
 
 def decode_candidates(
@@ -124,20 +166,22 @@ def decode_candidates(
     spec: PreprocessSpec,
     labels: Sequence[str],
     workers: int | None = None,
+    crop: TrainingCrop | None = None,
 ) -> Decoded:
-    """Decode and hash every candidate; unreadable files are skipped with one counted warning.
+    """Decode and hash every candidate; unreadable files are skipped with one counted warning,
+    and with `crop`, photos with no face found with one counted note.
 
-    A class left with no readable image is a `DataError`.
+    A class left with no usable image is a `DataError`.
     """
-    pixels, hashes, kept, failures = decode(
-        root, [c.path for c in candidates], spec, workers=workers
-    )
-    warn_unreadable(failures)
-    good = [candidates[i] for i in kept]
+    result = decode(root, [c.path for c in candidates], spec, workers=workers, crop=crop)
+    warn_unreadable(result.failures)
+    note_no_face(result.no_face, len(candidates))
+    good = [candidates[i] for i in result.kept]
     for label, name in enumerate(labels):
         if not any(c.label == label for c in good):
-            raise DataError(f"{root}: class '{name}' has no readable images")
-    return Decoded(good, pixels, hashes, failures)
+            usable = "readable photos with a face found" if crop else "readable images"
+            raise DataError(f"{root}: class '{name}' has no {usable}")
+    return Decoded(good, result.pixels, result.hashes, result.failures, result.no_face)
 
 
 def _split_data(
@@ -148,12 +192,17 @@ def _split_data(
 
 
 def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData:
-    """The images of one split of a run's manifest, decoded with the run's preprocessing.
+    """The images of one split of a run's manifest, decoded with the run's preprocessing (and,
+    for a `--detect` run, cropped to the largest face as in training).
 
     Every listed image must still be readable: a changed test set would make results
-    incomparable, so a missing or unreadable one is a `DataError`.
+    incomparable, so a missing or unreadable one (or a photo whose face is no longer found) is a
+    `DataError`.
     """
+    from edge_emotion.training.framing import training_crop
+
     spec = run.preprocess_spec()
+    crop = training_crop(run.config())
     root = run.data_root()
     samples = select(read_manifest(run.manifest_path), split)
     if not samples:
@@ -162,15 +211,20 @@ def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData
         raise DataError(
             f"{root}: data root of run {run.path} is gone (pass --data to evaluate another folder)"
         )
-    pixels, _, _, failures = decode(
-        root, [s.path for s in samples], spec, want_hash=False, workers=workers
+    result = decode(
+        root, [s.path for s in samples], spec, want_hash=False, workers=workers, crop=crop
     )
-    if failures:
+    if result.failures:
         raise DataError(
-            f"{len(failures)} image(s) of the '{split}' split under {root} are no "
-            f"longer readable: {first_few(failures)}"
+            f"{len(result.failures)} image(s) of the '{split}' split under {root} are no "
+            f"longer readable: {first_few(result.failures)}"
         )
-    return _split_data(pixels, samples, spec, root)
+    if result.no_face:
+        raise DataError(
+            f"{len(result.no_face)} photo(s) of the '{split}' split under {root} no longer have "
+            f"a face found: {first_few(result.no_face)}"
+        )
+    return _split_data(result.pixels, samples, spec, root)
 
 
 def load_folder(
@@ -178,13 +232,17 @@ def load_folder(
     spec: PreprocessSpec,
     labels: Sequence[str] = ("happy", "sad"),
     workers: int | None = None,
+    crop: TrainingCrop | None = None,
 ) -> SplitData:
-    """Every labelled image of a dataset folder (any supported layout), unreadable ones skipped.
+    """Every labelled image of a dataset folder (any supported layout), unreadable ones skipped;
+    with `crop` (a `--detect` run's), each photo's largest face, photos without one skipped.
 
     Samples keep the dataset's own split ("test" where the layout fixes one, else "").
     """
     found = discover(data_dir, tuple(labels))
-    decoded = decode_candidates(found.root, found.candidates, spec, labels, workers=workers)
+    decoded = decode_candidates(
+        found.root, found.candidates, spec, labels, workers=workers, crop=crop
+    )
     samples = [
         Sample(c.path, c.label, c.preset_split, h)
         for c, h in zip(decoded.candidates, decoded.hashes, strict=True)

@@ -10,6 +10,7 @@ from typing import Any
 from edge_emotion.errors import ModelError, UsageError
 from edge_emotion.rundir import RunDir
 from edge_emotion.training.dataset import SplitData, load_folder, load_split
+from edge_emotion.training.framing import training_crop
 from edge_emotion.training.manifest import SPLITS
 from edge_emotion.training.metrics import binary_metrics
 from edge_emotion.training.tfenv import import_keras
@@ -77,7 +78,9 @@ def evaluate(
             loaded: SplitData = load_split(run, split, workers=workers)
             source = f"{run.manifest_path} [{split}]"
         else:
-            loaded = load_folder(data, spec, labels, workers=workers)
+            # A --detect run crops the faces of any other folder of photos the same way.
+            crop = training_crop(config)
+            loaded = load_folder(data, spec, labels, workers=workers, crop=crop)
             source = str(loaded.root)
     else:
         if not path.exists():

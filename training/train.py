@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,8 +40,12 @@ from edge_emotion.training.tfenv import import_keras, import_tf
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
 from edge_emotion_runtime.preprocess import PreprocessSpec, scale
 
+if TYPE_CHECKING:
+    from edge_emotion.training.framing import FramingReport, TrainingCrop
+
 SYNTH_COUNT = 400  # images per class of the embedded default dataset
 SYNTH_IMAGE_SIZE = 128
+SYNTH_PHOTO_SIZE = 256  # whole synthetic photos of the default `--detect` dataset
 MAX_CACHE_BYTES = 6 * 1024**3  # decoded pixels are held in memory
 PREDICT_BATCH = 64
 
@@ -68,6 +72,9 @@ class TrainConfig:
     synth_count: int = SYNTH_COUNT
     workers: int | None = None
     progress: bool | None = None  # Keras progress bar; None: only when stdout is a terminal
+    # Whole photos: train on the crop of each photo's largest face found by this detector.
+    detect: bool = False
+    detector: str = "short"
 
 
 @dataclass(frozen=True)
@@ -107,17 +114,23 @@ def cache_root() -> Path:
     return Path(base) / "edge-emotion"
 
 
-def default_synthetic_data(count: int, seed: int) -> Path:
-    """Generate (once) the embedded synthetic dataset into the user cache and return its path."""
-    from edge_emotion.training.synth import GENERATOR_VERSION, generate
+def default_synthetic_data(count: int, seed: int, photos: bool = False) -> Path:
+    """Generate (once) the embedded synthetic dataset into the user cache and return its path:
+    face crops, or with `photos` (for `--detect`) whole synthetic photos."""
+    from edge_emotion.training.synth import GENERATOR_VERSION, generate, generate_photos
 
-    folder = cache_root() / f"synthetic-v{GENERATOR_VERSION}-n{count}-s{seed}-{SYNTH_IMAGE_SIZE}px"
+    kind, size = ("photos", SYNTH_PHOTO_SIZE) if photos else ("synthetic", SYNTH_IMAGE_SIZE)
+    folder = cache_root() / f"{kind}-v{GENERATOR_VERSION}-n{count}-s{seed}-{size}px"
+    what = "synthetic photos" if photos else "synthetic faces"
     done = folder / ".complete"
     if done.is_file():
-        note(f"no --data given: using synthetic faces cached in {folder}")
+        note(f"no --data given: using {what} cached in {folder}")
         return folder
-    note(f"no --data given: generating {count} synthetic faces per class into {folder}")
-    generate(folder, count, seed=seed, image_size=SYNTH_IMAGE_SIZE)
+    note(f"no --data given: generating {count} {what} per class into {folder}")
+    if photos:
+        generate_photos(folder, count, seed=seed, image_size=size)
+    else:
+        generate(folder, count, seed=seed, image_size=size)
     done.write_text("ok\n")
     return folder
 
@@ -269,6 +282,36 @@ def _save_legacy_h5(model: Any, path: Path) -> None:
         absl.setLevel(level)
 
 
+def _training_crop(config: TrainConfig) -> TrainingCrop | None:
+    """The `--detect` crop settings, or None when the images are trained on whole."""
+    from edge_emotion.training.framing import TrainingCrop
+
+    if not config.detect:
+        if config.detector != "short":
+            raise UsageError("--detector only applies with --detect")
+        return None
+    return TrainingCrop.for_detector(config.detector)
+
+
+def _measure_framing(train_pixels: np.ndarray, crop: TrainingCrop | None) -> FramingReport:
+    """Record the face framing of the training images, one line per detector, before fitting."""
+    from edge_emotion.training.framing import measure_framings
+
+    report = measure_framings(train_pixels, crop)
+    for framing in report.framings:
+        how = "cropped with" if crop and framing.detector == crop.detector else "measured"
+        print(
+            f"framing ({framing.detector}-range detector, {how}): face {framing.face_fraction:.3f}"
+            f" of the image width, centre offset ({framing.offset_x:+.3f}, "
+            f"{framing.offset_y:+.3f}); found in {report.found[framing.detector]} of "
+            f"{report.measured} train images",
+            flush=True,
+        )
+    for message in report.notes():
+        note(message)
+    return report
+
+
 def predict_probs(model: Any, x: np.ndarray) -> np.ndarray:
     """P(labels[1]) for float32 inputs, in a fixed batch size so results are reproducible."""
     if len(x) == 0:
@@ -293,11 +336,12 @@ def train(config: TrainConfig) -> TrainResult:
         raise UsageError(f"--strategy must be auto, none or mirrored, got {config.strategy!r}")
     spec = PreprocessSpec.square(config.image_size, config.channels)
     arch.check(spec)
+    crop = _training_crop(config)
 
     data_dir = (
         Path(config.data)
         if config.data is not None
-        else default_synthetic_data(config.synth_count, seed=0)
+        else default_synthetic_data(config.synth_count, seed=0, photos=config.detect)
     )
     found = discover(data_dir, config.labels)
     for message in found.notes:
@@ -309,13 +353,14 @@ def train(config: TrainConfig) -> TrainResult:
             f"{n_found * np.prod(spec.shape) / 1e9:.1f} GB of memory; use a smaller "
             "--image-size"
         )
+    cropping = f", cropping the largest face ({crop.detector}-range detector)" if crop else ""
     print(
         f"data: {found.root} ({found.layout}, {n_found} images); decoding at "
-        f"{spec.height}x{spec.width}x{spec.channels}",
+        f"{spec.height}x{spec.width}x{spec.channels}{cropping}",
         flush=True,
     )
     decoded = decode_candidates(
-        found.root, found.candidates, spec, config.labels, workers=config.workers
+        found.root, found.candidates, spec, config.labels, workers=config.workers, crop=crop
     )
     split = assign_splits(decoded.candidates, decoded.hashes, config.seed)
     if split.duplicate_images:
@@ -355,6 +400,7 @@ def train(config: TrainConfig) -> TrainResult:
         ),
         flush=True,
     )
+    framing = _measure_framing(pix["train"], crop)
     train_counts = counts["train"]
     ratio = max(train_counts) / max(1, min(train_counts))
     weight_hint = (
@@ -469,12 +515,15 @@ def train(config: TrainConfig) -> TrainResult:
             "channels": config.channels,
             "preprocess": spec.to_dict(),
             "seed": config.seed,
+            "crop": framing.section(),
             "data": {
                 "root": str(found.root),
                 "layout": found.layout,
                 "synthetic": config.data is None,
                 "images": len(decoded.candidates),
                 "unreadable_skipped": len(decoded.failures),
+                "no_face_skipped": len(decoded.no_face),
+                "no_face_files": decoded.no_face,
                 "duplicate_images": split.duplicate_images,
                 "duplicate_groups": split.duplicate_groups,
                 "split_counts": counts,

@@ -21,13 +21,17 @@ from PIL import Image
 
 from edge_emotion_runtime import backends
 from edge_emotion_runtime.errors import ImageError, ModelError
-from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
+from edge_emotion_runtime.labels import (
+    DEFAULT_LABELS,
+    DEFAULT_THRESHOLD,
+    POSITIVE_INDEX,
+    decide,
+)
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
 from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, scale, to_pixels
 from edge_emotion_runtime.quantization import (
     FLOAT_DTYPES,
     INTEGER_DTYPES,
-    dequantize,
     params_from_details,
     quantize,
     same_params,
@@ -93,6 +97,17 @@ class Classifier:
         self._output_index = out["index"]
         self.input_quantization: QuantParams = params_from_details(inp)
         self.output_quantization: QuantParams = params_from_details(out)
+        self._input_dtype = np.dtype(inp["dtype"])
+        self.pixel_path = pixel_fast_path(metadata.preprocess, self.input_quantization)
+        oq = self.output_quantization
+        # Output dequantization as two floats: one multiply on the hot path.
+        self._out_scale = oq.scale if oq.is_quantized else 1.0
+        self._out_zero = float(oq.zero_point) if oq.is_quantized else 0.0
+        # The hot path for resized uint8 faces writes into one preallocated input tensor
+        # (under the lock), so a call allocates nothing but its result.
+        self._scratch = np.zeros((1, *metadata.preprocess.shape), dtype=self._input_dtype)
+        self._scratch_u8 = self._scratch.view(np.uint8)
+        self._happy_is_positive = metadata.labels[metadata.positive_index] == "happy"
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -152,6 +167,15 @@ class Classifier:
         return self.metadata.preprocess
 
     @property
+    def interpreter(self) -> Any:
+        """The underlying TFLite interpreter (for tools and benchmarks; not thread-safe)."""
+        return self._interpreter
+
+    def input_tensor(self, source: Any) -> np.ndarray:
+        """The exact (1,H,W,C) input tensor `predict` feeds for `source`."""
+        return self._input_tensor(source)
+
+    @property
     def labels(self) -> tuple[str, ...]:
         return self.metadata.labels
 
@@ -194,10 +218,17 @@ class Classifier:
         float arrays of that shape as already-preprocessed input, any other uint8 HxW / HxWxC
         array as a picture to convert and resize. Raises ImageError for an unusable image.
         """
+        if (
+            self.pixel_path != "float"
+            and type(source) is np.ndarray
+            and source.dtype == np.uint8
+            and source.shape == self._scratch.shape[1:]
+        ):
+            return self._predict_pixels(source)
         path = str(source) if isinstance(source, (str, os.PathLike)) else None
-        x = self._prepare(source)
+        tensor = self._input_tensor(source)
         start = time.perf_counter()
-        p = self._invoke(x[None])
+        p = self._run(tensor)
         ms = (time.perf_counter() - start) * 1000.0
         return self._decide(p, path, ms)
 
@@ -206,13 +237,49 @@ class Classifier:
         return [self.predict(s) for s in sources]
 
     # ------------------------------------------------------------------ internals
-    def _prepare(self, source: Any) -> np.ndarray:
+    def _predict_pixels(self, pixels: np.ndarray) -> Prediction:
+        """Already-resized uint8 pixels on an integer fast path: xor or copy, invoke, read."""
+        interpreter = self._interpreter
+        with self._lock:
+            start = time.perf_counter()
+            if self.pixel_path == "xor":
+                np.bitwise_xor(pixels, 0x80, out=self._scratch_u8[0])
+            else:
+                self._scratch_u8[0] = pixels
+            interpreter.set_tensor(self._input_index, self._scratch)
+            interpreter.invoke()
+            raw = interpreter.get_tensor(self._output_index)
+            ms = (time.perf_counter() - start) * 1000.0
+        return self._decide((float(raw.flat[0]) - self._out_zero) * self._out_scale, None, ms)
+
+    def _input_tensor(self, source: Any) -> np.ndarray:
+        """The (1,H,W,C) tensor to feed for one image, in the input tensor's dtype.
+
+        uint8 pixels take the exact integer path when the model's input quantization allows
+        it (`pixel_fast_path`): no float arithmetic at all; otherwise they are scaled to
+        floats and quantized with the tensor's parameters.
+        """
+        spec = self.spec
+        if isinstance(source, np.ndarray) and source.shape == spec.shape:
+            if np.issubdtype(source.dtype, np.floating):
+                return quantize(
+                    source[None].astype(np.float32, copy=False), self.input_quantization
+                )
+            if source.dtype == np.uint8:
+                return self._pixels_tensor(source[None])
+        return self._pixels_tensor(self._pixels(source)[None])
+
+    def _pixels_tensor(self, pixels: np.ndarray) -> np.ndarray:
+        if self.pixel_path == "xor":
+            return (pixels ^ np.uint8(0x80)).view(np.int8)
+        if self.pixel_path == "identity":
+            return np.ascontiguousarray(pixels)
+        return quantize(scale(pixels, self.spec), self.input_quantization)
+
+    def _pixels(self, source: Any) -> np.ndarray:
+        """uint8 pixels shaped like the model input, from any supported source."""
         spec = self.spec
         if isinstance(source, np.ndarray):
-            if source.shape == spec.shape and source.dtype == np.uint8:
-                return scale(source, spec)
-            if source.shape == spec.shape and np.issubdtype(source.dtype, np.floating):
-                return source.astype(np.float32, copy=False)
             if source.dtype != np.uint8 or source.ndim not in (2, 3):
                 raise ImageError(
                     f"<array>: expected uint8 HxW or HxWxC pixels or a {spec.shape} input, "
@@ -223,30 +290,45 @@ class Classifier:
                 source = Image.fromarray(arr)
             except (TypeError, ValueError) as err:
                 raise ImageError(f"<array>: not an image array ({err})") from None
-        return scale(to_pixels(source, spec, max_pixels=MAX_PIXELS), spec)
+        return to_pixels(source, spec, max_pixels=MAX_PIXELS)
 
     def _invoke(self, x: np.ndarray) -> float:
-        q = quantize(x, self.input_quantization)
+        """One float input (1,H,W,C), quantized with the input tensor's parameters."""
+        return self._run(quantize(x, self.input_quantization))
+
+    def _run(self, tensor: np.ndarray) -> float:
+        """set_tensor / invoke / get_tensor under the lock; the dequantized scalar output."""
         with self._lock:
-            self._interpreter.set_tensor(self._input_index, q)
+            self._interpreter.set_tensor(self._input_index, tensor)
             self._interpreter.invoke()
             raw = self._interpreter.get_tensor(self._output_index)
-        return float(dequantize(raw, self.output_quantization).reshape(-1)[0])
+        return (float(raw.flat[0]) - self._out_zero) * self._out_scale
 
     def _decide(self, p_positive: float, path: str | None, ms: float) -> Prediction:
         meta = self.metadata
         p_positive = min(max(p_positive, 0.0), 1.0)
-        probs = [1.0 - p_positive, 1.0 - p_positive]
-        probs[meta.positive_index] = p_positive
-        index = meta.positive_index if p_positive > meta.threshold else 1 - meta.positive_index
-        happy = meta.labels.index("happy") if "happy" in meta.labels else 0
-        return Prediction(
-            path=path,
-            label=meta.labels[index],
-            probability=float(probs[index]),
-            p_happy=float(probs[happy]),
-            ms=ms,
-        )
+        label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
+        p_happy = p_positive if self._happy_is_positive else 1.0 - p_positive
+        return Prediction(path, label, probability, p_happy, ms)
+
+
+def pixel_fast_path(spec: PreprocessSpec, quant: QuantParams) -> str:
+    """How uint8 pixels become the input tensor: "xor", "identity" or "float".
+
+    With input = pixel / 255 and the usual full-integer input quantization (scale 1/255, zero
+    point -128 for int8, 0 for uint8), quantize(pixel / 255) is exactly `pixel ^ 0x80` viewed as
+    int8, or the pixel itself: no float round trip is needed (a test checks all 256 levels).
+    Anything else takes the general float path.
+    """
+    if spec.divisor != 255.0 or spec.offset != 0.0 or not quant.is_quantized:
+        return "float"
+    if abs(quant.scale * 255.0 - 1.0) > 1e-6:
+        return "float"
+    if quant.dtype == "int8" and quant.zero_point == -128:
+        return "xor"
+    if quant.dtype == "uint8" and quant.zero_point == 0:
+        return "identity"
+    return "float"
 
 
 def _check_model(path: Path, interpreter: Any, metadata: ModelMetadata | None) -> ModelMetadata:

@@ -17,8 +17,13 @@ def decide(
     p_positive: float,
     labels: tuple[str, ...] = DEFAULT_LABELS,
     threshold: float = DEFAULT_THRESHOLD,
+    positive_index: int = POSITIVE_INDEX,
 ) -> tuple[str, float]:
-    """Return (label, probability of that label) for one sigmoid output."""
+    """Return (label, probability of that label) for one sigmoid output.
+
+    Strictly above the threshold is the positive label: at exactly 0.5 (reachable with an int8
+    output, q = 0) the answer is the other one, as the seed's `yhat > 0.5` had it.
+    """
     if p_positive > threshold:
-        return labels[POSITIVE_INDEX], float(p_positive)
-    return labels[1 - POSITIVE_INDEX], float(1.0 - p_positive)
+        return labels[positive_index], float(p_positive)
+    return labels[1 - positive_index], float(1.0 - p_positive)

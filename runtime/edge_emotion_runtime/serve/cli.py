@@ -1,0 +1,294 @@
+"""`edge-emotion-serve`: the HTTP API and camera page on a device.
+
+A sibling of `edge-emotion-run` rather than a flag of it: the server needs the `serve` extra, the
+CLI must not. Models, detector and metadata are the CLI's (`PhotoClassifier`). Flags are parsed
+before the extra is imported, so `--help` works without it and a missing extra is one line.
+
+Exit codes: 0 stopped cleanly, 2 usage errors (missing extra, bad model or flags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+
+from edge_emotion_runtime import __version__
+from edge_emotion_runtime.backends import BACKEND_CHOICES
+from edge_emotion_runtime.bundled import MODEL_ENV
+from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
+
+TOKEN_ENV = "EDGE_EMOTION_TOKEN"
+INSTALL_HINT = (
+    "edge-emotion-serve needs the serve extra: pip install 'edge-emotion-runtime[litert,serve]' "
+    "(from a checkout: pip install './runtime[litert,serve]')"
+)
+MAX_THREADS = 64
+MAX_WORKERS = 64
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edge-emotion-serve",
+        description="Serve the happy/sad photo pipeline: a JSON API (POST /v1/predict, "
+        "GET /v1/model, GET /healthz) and a camera page at /.",
+        epilog=f"Model: --model, else ${MODEL_ENV}, else the bundled FER-2013 model. "
+        f"Token: --token, else ${TOKEN_ENV}; prefer the variable (a flag shows in `ps`).",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this device only; 0.0.0.0 for the network)",
+    )
+    parser.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
+    parser.add_argument("--model", "-m", metavar="PATH", help="a .tflite emotion model")
+    parser.add_argument(
+        "--detector",
+        choices=("short", "full"),
+        default="short",
+        help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_bounded(MAX_WORKERS),
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="interpreter pool size: photos analysed at once (default: min(2, CPUs))",
+    )
+    parser.add_argument(
+        "--threads",
+        "-t",
+        type=_bounded(MAX_THREADS),
+        default=1,
+        metavar="N",
+        help="threads per interpreter (default 1: the pool gives the parallelism)",
+    )
+    parser.add_argument(
+        "--queue",
+        type=_non_negative,
+        default=16,
+        metavar="N",
+        help="requests that may wait for a worker; more are refused with 503 (default 16)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="per-request limit: upload, wait and analysis; then 503 (default 10)",
+    )
+    parser.add_argument(
+        "--max-body",
+        type=_size,
+        default="10MB",
+        metavar="SIZE",
+        help="largest request body, e.g. 10MB, 512kB, 2000000 (default 10MB); more is 413",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help=f"require 'Authorization: Bearer TOKEN' on /v1/* (default: ${TOKEN_ENV}, else none)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default="auto",
+        help="TFLite interpreter (default: auto = litert, tflite, then tensorflow)",
+    )
+    parser.add_argument(
+        "--no-xnnpack", action="store_true", help="disable the default XNNPACK delegate"
+    )
+    parser.add_argument(
+        "--certfile", metavar="PEM", help="serve HTTPS with this certificate (phone cameras)"
+    )
+    parser.add_argument("--keyfile", metavar="PEM", help="the certificate's private key")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="do not log one line per request"
+    )
+    parser.add_argument("--version", action="version", version=f"edge-emotion-serve {__version__}")
+    return parser
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _port(text: str) -> int:
+    value = _int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"must be 1..65535, got {value}")
+    return value
+
+
+def _bounded(limit: int):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int:
+        value = _int(text)
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"must be 1..{limit}, got {value}")
+        return value
+
+    return parse
+
+
+def _non_negative(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+
+
+def _size(text: str) -> int:
+    """Bytes from '10MB', '512kB', '4MiB' or a plain number; MB is 10**6 bytes."""
+    stripped = text.strip().lower()
+    number = stripped.rstrip("kmib")
+    unit = stripped[len(number) :]
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 10MB, 512kB)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
+    return value
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {str(message).splitlines()[0]}", file=sys.stderr)
+
+
+def _require_extra() -> None:
+    try:
+        import python_multipart  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UsageError(INSTALL_HINT) from None
+
+
+def lan_address() -> str | None:
+    """This device's address on its default route (a UDP connect sends no packet), or None."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only selects the outgoing interface
+            return str(sock.getsockname()[0])
+    except OSError:
+        return None
+
+
+def resolve_token(flag: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """--token, else $EDGE_EMOTION_TOKEN, else None (no token required)."""
+    env = os.environ if environ is None else environ
+    token = flag if flag is not None else env.get(TOKEN_ENV) or None
+    if token is not None and not token.strip():
+        raise UsageError("--token is empty")
+    return token
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse, load the pool, serve until interrupted; returns the exit code."""
+    args = _parser().parse_args(argv)
+    _require_extra()
+    if bool(args.certfile) != bool(args.keyfile):
+        raise UsageError("--certfile and --keyfile go together")
+    token = resolve_token(args.token)
+
+    import uvicorn
+
+    from edge_emotion_runtime.bundled import resolve_model
+    from edge_emotion_runtime.photo import PhotoClassifier
+    from edge_emotion_runtime.serve.app import ServeConfig, create_app
+    from edge_emotion_runtime.serve.pool import PhotoPool
+
+    path, origin = resolve_model(args.model)
+    pool = PhotoPool.load(
+        lambda: PhotoClassifier.load(
+            path,
+            detector=args.detector,
+            threads=args.threads,
+            backend=args.backend,
+            use_xnnpack=not args.no_xnnpack,
+            quiet=True,
+        ),
+        workers=args.workers,
+        queue_size=args.queue,
+        timeout=args.timeout,
+    )
+    app = create_app(pool, ServeConfig(max_body=args.max_body, token=token, model_origin=origin))
+    scheme = "https" if args.certfile else "http"
+    clf = pool.primary.classifier
+    print(
+        f"edge-emotion-serve: {clf.describe()} ({origin}); {args.workers} workers x "
+        f"{args.threads} thread(s), queue {args.queue}; "
+        f"{'token required' if token else 'no token'}; {scheme}://{args.host}:{args.port}/",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.host in ("0.0.0.0", "::"):
+        address = lan_address()
+        if address:
+            hint = "#token=TOKEN" if token else ""
+            print(
+                f"from a phone on this network: {scheme}://{address}:{args.port}/{hint}",
+                file=sys.stderr,
+            )
+    if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host} without a token: anyone on the network can use "
+            f"the API (set ${TOKEN_ENV})",
+            file=sys.stderr,
+        )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    try:
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=not args.no_access_log,
+            log_level="info",
+            ssl_certfile=args.certfile,
+            ssl_keyfile=args.keyfile,
+            server_header=False,
+        )
+    finally:
+        pool.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: one `error:` line and an exit code for every anticipated failure."""
+    warnings.showwarning = _one_line_warning
+    try:
+        code = run(argv)
+    except EdgeEmotionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = err.exit_code
+    except KeyboardInterrupt:
+        code = 0
+    except OSError as err:  # e.g. a certificate file that cannot be read
+        print(f"error: {err}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
