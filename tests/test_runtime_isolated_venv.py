@@ -1,9 +1,10 @@
 """The device install: a fresh venv with only `edge-emotion-runtime[litert]` (or `[tflite]`).
 
 Builds a new venv, pip-installs ./runtime (not editable) with one interpreter extra (pip may use
-its local cache), proves TensorFlow and the workstation toolkit are absent, classifies the
-committed sample faces with the committed int8 fixture model, and finds and classifies the faces
-of real photos with the bundled detector and model, from a directory outside the checkout.
+its local cache), proves TensorFlow, OpenCV and the workstation toolkit are absent, classifies
+the committed sample faces with the committed int8 fixture model, finds and classifies the faces
+of real photos with the bundled detector and model, from a directory outside the checkout, and
+checks that `edge-emotion-video` there names the `video` extra it needs.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
             str(python),
             "-c",
             "import importlib.util as u; print([m for m in ('tensorflow', 'edge_emotion', "
-            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime', 'starlette', 'uvicorn') "
-            "if u.find_spec(m)])",
+            "'ai_edge_litert', 'tflite_runtime', 'edge_emotion_runtime', 'starlette', 'uvicorn', "
+            "'cv2') if u.find_spec(m)])",
         ],
         capture_output=True,
         text=True,
@@ -145,3 +146,16 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
         assert found[1] == ("astronaut.png", ["happy"])
         assert found[2][0] == "camera.png" and len(found[2][1]) == 1
         assert found[3] == ("chelsea.png", [])
+
+    # No `video` extra: OpenCV is absent, and the video command says how to add it.
+    no_video = subprocess.run(
+        [str(venv / "bin" / "edge-emotion-video"), "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert no_video.returncode == 2 and no_video.stdout == ""
+    assert no_video.stderr.startswith("error: video needs OpenCV"), no_video.stderr
+    assert "edge-emotion-runtime[video]" in no_video.stderr and no_video.stderr.count("\n") == 1
