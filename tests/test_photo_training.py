@@ -15,7 +15,7 @@ from PIL import Image
 
 from edge_emotion.rundir import RunDir
 from edge_emotion.training.manifest import read_manifest
-from edge_emotion_runtime.crop import FER_FRAMINGS, crop_face, framings_from_metadata
+from edge_emotion_runtime.crop import FER_FRAMINGS, face_pixels, framings_from_metadata
 from edge_emotion_runtime.detector import Detection
 from edge_emotion_runtime.preprocess import PreprocessSpec, image_to_pixels, load_image, to_rgb
 
@@ -78,7 +78,7 @@ def _device_pixels(path: Path, framing, spec: PreprocessSpec) -> np.ndarray | No
     if not faces:
         return None
     largest = max(faces, key=lambda d: d.box[2] * d.box[3])
-    return image_to_pixels(crop_face(rgb, largest, framing), spec)
+    return face_pixels(rgb, largest, framing, spec)
 
 
 # --------------------------------------------------------------------- framing of every run
@@ -129,8 +129,9 @@ def test_export_of_an_older_run_measures_the_framing_train_would_have_recorded(t
 def test_largest_face_is_the_one_a_photo_is_cropped_to(monkeypatch):
     from edge_emotion.training import framing
 
-    small = Detection(box=(4.0, 4.0, 10.0, 10.0), score=0.99, keypoints=())
-    large = Detection(box=(30.0, 20.0, 24.0, 26.0), score=0.6, keypoints=())
+    eyes = ((0.0, 0.0),) * 6  # level eyes: the aligned crop rotates by 0 degrees
+    small = Detection(box=(4.0, 4.0, 10.0, 10.0), score=0.99, keypoints=eyes)
+    large = Detection(box=(30.0, 20.0, 24.0, 26.0), score=0.6, keypoints=eyes)
 
     class TwoFaces:
         def detect(self, image):
@@ -142,8 +143,8 @@ def test_largest_face_is_the_one_a_photo_is_cropped_to(monkeypatch):
     crop = framing.TrainingCrop.for_detector("short")
     assert framing.largest_face([small, large]) is large
     got = crop.crop(photo, spec, "photo")
-    assert np.array_equal(got, image_to_pixels(crop_face(photo, large, crop.framing), spec))
-    assert not np.array_equal(got, image_to_pixels(crop_face(photo, small, crop.framing), spec))
+    assert np.array_equal(got, face_pixels(photo, large, crop.framing, spec))
+    assert not np.array_equal(got, face_pixels(photo, small, crop.framing, spec))
 
 
 def test_detect_run_skips_and_records_photos_without_a_face(detect_run, tiny_photos):

@@ -23,9 +23,9 @@ import numpy as np
 from PIL import Image
 
 from edge_emotion.errors import UsageError
-from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, crop_face, crop_metadata
+from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, crop_metadata, face_pixels
 from edge_emotion_runtime.detector import DETECTORS, Detection, FaceDetector
-from edge_emotion_runtime.preprocess import PreprocessSpec, image_to_pixels, to_rgb
+from edge_emotion_runtime.preprocess import PreprocessSpec, to_rgb
 
 # Framing is a median: 500 images pin it to a few thousandths at ~2-6 ms per image and detector.
 MEASURE_LIMIT = 500
@@ -101,7 +101,7 @@ class TrainingCrop:
         face = largest_face(load_detector(self.detector).detect(rgb))
         if face is None:
             return None
-        return image_to_pixels(crop_face(rgb, face, self.framing), spec, name)
+        return face_pixels(rgb, face, self.framing, spec, name)
 
 
 def training_crop(config: Mapping[str, Any]) -> TrainingCrop | None:

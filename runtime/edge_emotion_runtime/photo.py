@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from edge_emotion_runtime.classifier import Classifier, ModelWarning, Prediction
-from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, crop_face, framings_from_metadata
+from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, face_pixels, framings_from_metadata
 from edge_emotion_runtime.crop import is_face_crop as _is_face_crop
 from edge_emotion_runtime.detector import Detection, FaceDetector
 from edge_emotion_runtime.errors import ImageError, ModelError, UsageError
@@ -238,7 +238,7 @@ class PhotoClassifier:
                 ModelWarning,
                 stacklevel=4,
             )
-        pixels = image_to_pixels(crop_face(rgb, detection, self.framing), self.classifier.spec)
+        pixels = face_pixels(rgb, detection, self.framing, self.classifier.spec)
         box = detection.clipped_box(*rgb.size)
         return _face(self.classifier.predict(pixels), box, detection.score)
 
