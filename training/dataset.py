@@ -82,7 +82,8 @@ def _decode_one(
     except ImageError as err:
         return None, "", str(err).removeprefix(str(root / path) + ": ")
     except (OSError, DataError, ValueError) as err:
-        return None, "", str(err)
+        # "fer2013.csv#12 (row 12: ...)" rather than the CSV's full path again
+        return None, "", str(err).removeprefix(str(root / path.split("#", 1)[0]) + ": ")
 
 
 def decode(

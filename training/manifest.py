@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from edge_emotion.errors import DataError
+from edge_emotion.training.fer_csv import iter_rows, parse_pixels
 from edge_emotion_runtime.metadata import write_atomic
 from edge_emotion_runtime.preprocess import ImageSource
 
@@ -59,18 +59,25 @@ def select(samples: Iterable[Sample], split: str) -> list[Sample]:
 
 
 @lru_cache(maxsize=2)
-def _csv_pixels(csv_path: str) -> list[str]:
-    with open(csv_path, newline="") as fh:
-        return [row["pixels"] for row in csv.DictReader(fh)]
+def _csv_pixels(csv_path: str) -> tuple[list[str | None], str]:
+    """Every row's pixels field, and the file's error message ("" when it was readable).
+
+    A failure is cached too, so a broken file is read once, not once per row.
+    """
+    try:
+        return [row.get("pixels") for row in iter_rows(csv_path)], ""
+    except DataError as err:
+        return [], str(err)
 
 
 def csv_row_image(csv_path: str | os.PathLike[str], row: int) -> Image.Image:
-    """One FER-2013 CSV row as a 48x48 grayscale image."""
-    values = np.array(_csv_pixels(str(csv_path))[row].split(), dtype=np.uint8)
-    side = round(len(values) ** 0.5)
-    if side * side != len(values):
-        raise DataError(f"{csv_path}: row {row} has {len(values)} pixels, not a square image")
-    return Image.fromarray(values.reshape(side, side), mode="L")
+    """One FER-2013 CSV row as a square (48x48) grayscale image, or a one-line `DataError`."""
+    fields, error = _csv_pixels(str(csv_path))
+    if error:
+        raise DataError(error)
+    if not 0 <= row < len(fields):
+        raise DataError(f"{csv_path}: no row {row} (the file has {len(fields)} rows)")
+    return Image.fromarray(parse_pixels(csv_path, row, fields[row]), mode="L")
 
 
 def image_source(root: str | os.PathLike[str], sample: Sample) -> ImageSource:
