@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -29,7 +30,7 @@ from edge_emotion.rundir import (
     RunDir,
     write_json,
 )
-from edge_emotion.training.console import note
+from edge_emotion.training.console import first_few, note
 from edge_emotion.training.dataset import decode_candidates
 from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import write_manifest
@@ -256,6 +257,42 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def remove_stale_temps(out: Path) -> list[Path]:
+    """Remove `.NAME.tmp-PID` / `.NAME.old-PID` beside `out` whose process is gone (kill -9,
+    power loss), with one note; folders of live processes (a concurrent run) are kept."""
+    parent = out.parent
+    if not parent.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:tmp|old)-(\d+)")
+    removed: list[Path] = []
+    for entry in sorted(parent.iterdir()):
+        match = pattern.fullmatch(entry.name)
+        stale = match and entry.is_dir() and not entry.is_symlink()
+        if stale and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    if removed:
+        note(
+            f"removed {len(removed)} stale temporary folder(s) of interrupted runs in {parent}: "
+            f"{first_few([p.name for p in removed])}"
+        )
+    return removed
+
+
 def _save_legacy_h5(model: Any, path: Path) -> None:
     """The .h5 copy for seed-era code; Keras' 'legacy format' warning is expected here."""
     import logging
@@ -281,6 +318,7 @@ def train(config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     out = Path(config.out)
     _prepare_out(out, config.force)
+    remove_stale_temps(out)
     hp = resolve(config)
     arch = get_arch(config.arch)
     if config.channels not in (1, 3):
