@@ -148,11 +148,15 @@ def _split_data(
     return SplitData(pixels=pixels, labels=labels, samples=samples, spec=spec, root=root)
 
 
-def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData:
+def load_split(
+    run: RunDir, split: str, workers: int | None = None, *, allow_changed: bool = False
+) -> SplitData:
     """The images of one split of a run's manifest, decoded with the run's preprocessing.
 
-    Every listed image must still be readable: a changed test set would make results
-    incomparable, so a missing or unreadable one is a `DataError`.
+    Every listed image must still be readable and have the content recorded at training time
+    (sha256 in split.csv): a changed set would make results incomparable, so a missing,
+    unreadable or changed image is a `DataError` (changed ones only a counted warning with
+    `allow_changed`).
     """
     spec = run.preprocess_spec()
     root = run.data_root()
@@ -163,14 +167,26 @@ def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData
         raise DataError(
             f"{root}: data root of run {run.path} is gone (pass --data to evaluate another folder)"
         )
-    pixels, _, _, failures = decode(
-        root, [s.path for s in samples], spec, want_hash=False, workers=workers
+    pixels, hashes, _, failures = decode(
+        root, [s.path for s in samples], spec, want_hash=True, workers=workers
     )
     if failures:
         raise DataError(
             f"{len(failures)} image(s) of the '{split}' split under {root} are no "
             f"longer readable: {first_few(failures)}"
         )
+    changed = [s.path for s, h in zip(samples, hashes, strict=True) if s.sha256 and s.sha256 != h]
+    if changed:
+        message = (
+            f"{len(changed)} image(s) of the '{split}' split changed since training (sha256 "
+            f"differs from {run.manifest_path.name}) under {root}: {first_few(changed)}"
+        )
+        if not allow_changed:
+            raise DataError(
+                f"{message}; results would not be comparable (restore the data or retrain; "
+                "evaluate --allow-changed-data measures it anyway)"
+            )
+        warn(f"{message}; measuring them as they are now (--allow-changed-data)")
     return _split_data(pixels, samples, spec, root)
 
 

@@ -59,6 +59,8 @@ def evaluate(
     data: str | os.PathLike[str] | None = None,
     split: str = "test",
     workers: int | None = None,
+    *,
+    allow_changed: bool = False,
 ) -> Evaluation:
     path = Path(model_arg)
     labels: tuple[str, ...] = DEFAULT_LABELS
@@ -74,7 +76,7 @@ def evaluate(
         model_file = run.model_path
         model = load_keras_model(model_file)
         if data is None:
-            loaded: SplitData = load_split(run, split, workers=workers)
+            loaded: SplitData = load_split(run, split, workers=workers, allow_changed=allow_changed)
             source = f"{run.manifest_path} [{split}]"
         else:
             loaded = load_folder(data, spec, labels, workers=workers)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from PIL import Image
 
@@ -49,9 +49,27 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Sample]:
     except OSError as err:
         raise DataError(f"{path}: cannot read split manifest ({err.strerror or err})") from None
     try:
-        return [Sample(r["path"], int(r["label"]), r["split"], r["sha256"]) for r in rows]
-    except (KeyError, ValueError) as err:
+        samples = [Sample(r["path"], int(r["label"]), r["split"], r["sha256"]) for r in rows]
+    except (KeyError, TypeError, ValueError) as err:
         raise DataError(f"{path}: malformed split manifest ({err})") from None
+    escaping = [s.path for s in samples if not is_inside_root(s.path)]
+    if escaping:
+        raise DataError(
+            f"{path}: {len(escaping)} path(s) point outside the data root (absolute or '..'), "
+            f"refused: {', '.join(escaping[:3])}"
+        )
+    return samples
+
+
+def is_inside_root(path: str) -> bool:
+    """True for a plain relative path (no drive, no leading '/', no '..' component)."""
+    name = path.split("#", 1)[0] if "#" in path else path
+    if not name or "\0" in name:
+        return False
+    for flavour in (PurePosixPath(name), PureWindowsPath(name)):
+        if flavour.is_absolute() or flavour.drive or flavour.root or ".." in flavour.parts:
+            return False
+    return True
 
 
 def select(samples: Iterable[Sample], split: str) -> list[Sample]:
@@ -83,6 +101,8 @@ def csv_row_image(csv_path: str | os.PathLike[str], row: int) -> Image.Image:
 def image_source(root: str | os.PathLike[str], sample: Sample) -> ImageSource:
     """What to hand to the runtime's `preprocess` for this sample."""
     root = Path(root)
+    if not is_inside_root(sample.path):
+        raise DataError(f"{sample.path}: outside the data root {root}, refused")
     if "#" in sample.path and sample.path.split("#", 1)[0].lower().endswith(".csv"):
         name, row = sample.path.split("#", 1)
         return csv_row_image(root / name, int(row))
