@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_emotion.errors import DataError
+from edge_emotion.paths import missing_reason
 from edge_emotion.training.fer_csv import iter_rows
 from edge_emotion_runtime.labels import DEFAULT_LABELS
 from edge_emotion_runtime.preprocess import IMAGE_SUFFIXES
@@ -116,7 +117,7 @@ def discover(
     """The dataset's images and their labels, or a one-line `DataError`."""
     path = Path(data_dir).expanduser()
     if not path.exists():
-        raise DataError(f"{path}: no such data directory")
+        raise DataError(missing_reason(path, "data directory"))
     if path.is_file():
         if path.suffix.lower() == ".csv":
             root = path.parent.resolve()

@@ -20,6 +20,7 @@ import numpy as np
 
 from edge_emotion import __version__
 from edge_emotion.errors import DataError, UsageError
+from edge_emotion.paths import check_output_dir
 from edge_emotion.rundir import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -231,14 +232,16 @@ def _epoch_line_callback(total: int, progress: bool) -> Any:
 
 
 def _prepare_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is a file, not a run directory")
+    # The run is built in a sibling temporary folder: the parent must take new entries.
+    check_output_dir(out.parent, "--out")
     if out.exists():
         if not force:
             raise UsageError(
                 f"{out}: run directory already exists (use --force to replace it, "
                 "or --out for a new one)"
             )
-        if not out.is_dir():
-            raise UsageError(f"{out}: exists and is not a directory")
         if any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
             raise UsageError(
                 f"{out}: exists and does not look like a run directory; "
