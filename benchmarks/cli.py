@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from edge_emotion.errors import UsageError
+from edge_emotion.paths import check_output_dir
 
 
 def _int_list(text: str, flag: str) -> tuple[int, ...]:
@@ -94,6 +95,7 @@ def benchmark_command(
             "--out DIR is required with several --model (so no run's own benchmark/ folder "
             "is overwritten by a comparison)"
         )
+    check_output_dir(out or model[0] / "benchmark", "--out")
     options = BenchmarkOptions(
         run_path=model[0],
         run_paths=tuple(model),

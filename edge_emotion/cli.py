@@ -6,12 +6,14 @@ Each sub-package registers its own commands; heavy libraries are imported inside
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
 
 import typer
 
 from edge_emotion import __version__
-from edge_emotion.errors import EdgeEmotionError
+from edge_emotion.errors import EdgeEmotionError, Terminated
 
 HELP = "Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT."
 
@@ -55,14 +57,32 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
+_SIGTERM_SEEN: list[int] = []  # the interrupt may reach main() re-raised or as typer's exit 130
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """First SIGTERM: unwind like Ctrl-C (temporary files are removed); later ones wait for it."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _SIGTERM_SEEN.append(signum)
+    raise Terminated()
+
+
 def main() -> None:
     """Entry point: every anticipated failure is one line on stderr and a non-zero exit."""
     _register()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()
     except EdgeEmotionError as err:
         fail(str(err), err.exit_code)
-    except KeyboardInterrupt:
+    except SystemExit:
+        # typer turns an interrupt into a silent exit 130; SIGTERM gets its own line and 143
+        if _SIGTERM_SEEN:
+            fail("terminated (SIGTERM)", 143)
+        raise
+    except KeyboardInterrupt as err:
+        if isinstance(err, Terminated) or _SIGTERM_SEEN:
+            fail("terminated (SIGTERM)", 143)
         fail("interrupted", 130)
     except MemoryError:
         fail("out of memory; try a smaller --batch-size or --image-size", 1)

@@ -17,11 +17,19 @@ class ValidationFailed(EdgeEmotionError):
     exit_code = 1
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, docker stop, systemd) turned into an exception, so cleanup runs.
+
+    A `KeyboardInterrupt` so every `finally` and Ctrl-C path applies; `cli.main` exits 143.
+    """
+
+
 __all__ = [
     "DataError",
     "EdgeEmotionError",
     "ImageError",
     "ModelError",
+    "Terminated",
     "UsageError",
     "ValidationFailed",
 ]

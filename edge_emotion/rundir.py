@@ -69,7 +69,9 @@ class RunDir:
         """An existing, complete run directory, or a one-line `UsageError` saying what is wrong."""
         run = cls(Path(path))
         if not run.path.exists():
-            raise UsageError(f"{run.path}: no such run directory")
+            from edge_emotion.paths import missing_reason
+
+            raise UsageError(missing_reason(run.path, "run directory"))
         if not run.path.is_dir():
             raise UsageError(
                 f"{run.path}: not a run directory (expected a folder made by `edge-emotion train`)"

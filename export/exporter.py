@@ -42,6 +42,7 @@ from edge_emotion.export.types import (
     Validation,
 )
 from edge_emotion.export.validate import Reference, validate_model
+from edge_emotion.paths import check_output_dir
 from edge_emotion.rundir import RunDir, write_json
 from edge_emotion_runtime.metadata import QuantParams, embed, strip, write_atomic
 
@@ -132,6 +133,7 @@ def export_run(
     modes = tuple(ExportMode(m) for m in options.modes)
     io_type = IoType(options.io_type)
     out_dir = Path(options.out_dir) if options.out_dir is not None else run.export_dir
+    check_output_dir(out_dir, "--out")
     check_outputs(out_dir, modes, options.force)
     quantizer = quantizer or get_quantizer(options.quantizer)
     source = load_source(run)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge_emotion.errors import ModelError, UsageError
+from edge_emotion.paths import describe_load_error, model_file_problem
 from edge_emotion.rundir import RunDir
 from edge_emotion_runtime.crop import framings_from_metadata
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
@@ -88,13 +89,17 @@ def load_source(run: RunDir) -> SourceModel:
     except (KeyError, TypeError, ValueError) as err:
         raise UsageError(f"{run.config_path}: no usable 'preprocess' section ({err})") from None
     path = run.model_path
+    problem = model_file_problem(path)
+    if problem:
+        raise ModelError(f"{path}: not a loadable Keras model ({problem})")
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             model = keras.models.load_model(path, compile=False)
     except Exception as err:  # keras raises many types for a bad file
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        raise ModelError(f"{path}: not a loadable Keras model ({first})") from None
+        raise ModelError(
+            f"{path}: not a loadable Keras model ({describe_load_error(path, err)})"
+        ) from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path}: not a Keras model")
     check_single_sigmoid(model, str(path))

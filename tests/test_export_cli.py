@@ -504,7 +504,9 @@ def test_broken_model_fails_validation_exit_1_and_is_kept_marked_failed(
         ["export", "--model", str(run), "--quantize", "float32", "--quantizer", "constant"], capsys
     )
     assert code == 1
-    assert ("validation failed for float32" in err and err.strip().count("\n") == 0) or True
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "validation failed for float32" in errors[0], err
+    assert "Traceback" not in err
     assert "FAILED float32" in out and "predicts 'sad' for all" in out
     meta = read_metadata(run / "export" / "float32.tflite")
     assert meta.validation_status == "failed"

@@ -125,11 +125,17 @@ def evaluate_command(
         "test", "--split", help="Split of the run's manifest: train, val or test."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    allow_changed_data: bool = typer.Option(
+        False,
+        "--allow-changed-data",
+        help="Evaluate even if images of the split changed since training (sha256 in split.csv "
+        "differs); a counted warning instead of an error.",
+    ),
 ) -> None:
     """Accuracy, precision, recall, F1, ROC AUC, confusion matrix and support per class."""
     from edge_emotion.training.evaluate import evaluate, format_table
 
-    result = evaluate(model, data=data, split=split)
+    result = evaluate(model, data=data, split=split, allow_changed=allow_changed_data)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:

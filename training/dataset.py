@@ -109,7 +109,8 @@ def _decode_one(
     except ImageError as err:
         return None, "", str(err).removeprefix(str(root / path) + ": ")
     except (OSError, DataError, ValueError) as err:
-        return None, "", str(err)
+        # "fer2013.csv#12 (row 12: ...)" rather than the CSV's full path again
+        return None, "", str(err).removeprefix(str(root / path.split("#", 1)[0]) + ": ")
 
 
 def decode(
@@ -191,13 +192,16 @@ def _split_data(
     return SplitData(pixels=pixels, labels=labels, samples=samples, spec=spec, root=root)
 
 
-def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData:
+def load_split(
+    run: RunDir, split: str, workers: int | None = None, *, allow_changed: bool = False
+) -> SplitData:
     """The images of one split of a run's manifest, decoded with the run's preprocessing (and,
     for a `--detect` run, cropped to the largest face as in training).
 
-    Every listed image must still be readable: a changed test set would make results
-    incomparable, so a missing or unreadable one (or a photo whose face is no longer found) is a
-    `DataError`.
+    Every listed image must still be readable and have the content recorded at training time
+    (sha256 in split.csv): a changed set would make results incomparable, so a missing,
+    unreadable or changed image (or a photo whose face is no longer found) is a `DataError`
+    (changed ones only a counted warning with `allow_changed`).
     """
     from edge_emotion.training.framing import training_crop
 
@@ -212,7 +216,7 @@ def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData
             f"{root}: data root of run {run.path} is gone (pass --data to evaluate another folder)"
         )
     result = decode(
-        root, [s.path for s in samples], spec, want_hash=False, workers=workers, crop=crop
+        root, [s.path for s in samples], spec, want_hash=True, workers=workers, crop=crop
     )
     if result.failures:
         raise DataError(
@@ -224,6 +228,19 @@ def load_split(run: RunDir, split: str, workers: int | None = None) -> SplitData
             f"{len(result.no_face)} photo(s) of the '{split}' split under {root} no longer have "
             f"a face found: {first_few(result.no_face)}"
         )
+    hashes = result.hashes
+    changed = [s.path for s, h in zip(samples, hashes, strict=True) if s.sha256 and s.sha256 != h]
+    if changed:
+        message = (
+            f"{len(changed)} image(s) of the '{split}' split changed since training (sha256 "
+            f"differs from {run.manifest_path.name}) under {root}: {first_few(changed)}"
+        )
+        if not allow_changed:
+            raise DataError(
+                f"{message}; results would not be comparable (restore the data or retrain; "
+                "evaluate --allow-changed-data measures it anyway)"
+            )
+        warn(f"{message}; measuring them as they are now (--allow-changed-data)")
     return _split_data(result.pixels, samples, spec, root)
 
 

@@ -9,12 +9,13 @@ Class folders match case-insensitively; other emotion folders are ignored with a
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_emotion.errors import DataError
+from edge_emotion.paths import missing_reason
+from edge_emotion.training.fer_csv import iter_rows
 from edge_emotion_runtime.labels import DEFAULT_LABELS
 from edge_emotion_runtime.preprocess import IMAGE_SUFFIXES
 
@@ -95,24 +96,15 @@ def _fer_csv(csv_path: Path, root: Path, labels: tuple[str, ...]) -> list[Candid
     wanted = {code: labels.index(name) for code, name in FER_EMOTIONS.items() if name in labels}
     found: list[Candidate] = []
     rel = csv_path.relative_to(root).as_posix()
-    try:
-        with open(csv_path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not {"emotion", "pixels"} <= set(reader.fieldnames):
-                raise DataError(
-                    f"{csv_path}: not a FER-2013 CSV (needs columns emotion,pixels[,Usage])"
-                )
-            for row_index, row in enumerate(reader):
-                try:
-                    code = int(row["emotion"])
-                except (TypeError, ValueError):
-                    continue
-                if code in wanted:
-                    usage = (row.get("Usage") or "").strip().lower()
-                    preset = "test" if usage in FER_TEST_USAGES else ""
-                    found.append(Candidate(f"{rel}#{row_index}", wanted[code], preset))
-    except OSError as err:
-        raise DataError(f"{csv_path}: cannot read ({err.strerror or err})") from None
+    for row_index, row in enumerate(iter_rows(csv_path)):
+        try:
+            code = int(row.get("emotion") or "")
+        except (TypeError, ValueError):
+            continue
+        if code in wanted:
+            usage = row.get("Usage")
+            preset = "test" if (usage or "").strip().lower() in FER_TEST_USAGES else ""
+            found.append(Candidate(f"{rel}#{row_index}", wanted[code], preset))
     for label, name in enumerate(labels):
         if not any(c.label == label for c in found):
             raise DataError(f"{csv_path}: no rows of class '{name}'")
@@ -125,7 +117,7 @@ def discover(
     """The dataset's images and their labels, or a one-line `DataError`."""
     path = Path(data_dir).expanduser()
     if not path.exists():
-        raise DataError(f"{path}: no such data directory")
+        raise DataError(missing_reason(path, "data directory"))
     if path.is_file():
         if path.suffix.lower() == ".csv":
             root = path.parent.resolve()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_emotion.errors import ModelError, UsageError
+from edge_emotion.paths import describe_load_error, missing_reason, model_file_problem
 from edge_emotion.rundir import RunDir
 from edge_emotion.training.dataset import SplitData, load_folder, load_split
 from edge_emotion.training.framing import training_crop
@@ -34,16 +35,18 @@ class Evaluation:
 
 def load_keras_model(path: Path) -> Any:
     if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
+        raise ModelError(missing_reason(path, "model file"))
     if path.suffix.lower() not in MODEL_SUFFIXES:
         raise ModelError(f"{path}: expected a run directory or a .keras/.h5 model file")
     keras = import_keras()
+    problem = model_file_problem(path)
+    if problem:
+        raise ModelError(f"{path}: cannot load Keras model ({problem})")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as err:  # Keras raises many types for a bad file
         raise ModelError(
-            f"{path}: cannot load Keras model ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''})"
+            f"{path}: cannot load Keras model ({describe_load_error(path, err)})"
         ) from None
 
 
@@ -60,6 +63,8 @@ def evaluate(
     data: str | os.PathLike[str] | None = None,
     split: str = "test",
     workers: int | None = None,
+    *,
+    allow_changed: bool = False,
 ) -> Evaluation:
     path = Path(model_arg)
     labels: tuple[str, ...] = DEFAULT_LABELS
@@ -75,7 +80,7 @@ def evaluate(
         model_file = run.model_path
         model = load_keras_model(model_file)
         if data is None:
-            loaded: SplitData = load_split(run, split, workers=workers)
+            loaded: SplitData = load_split(run, split, workers=workers, allow_changed=allow_changed)
             source = f"{run.manifest_path} [{split}]"
         else:
             # A --detect run crops the faces of any other folder of photos the same way.
@@ -84,7 +89,7 @@ def evaluate(
             source = str(loaded.root)
     else:
         if not path.exists():
-            raise UsageError(f"{path}: no such run directory or model file")
+            raise UsageError(missing_reason(path, "run directory or model file"))
         if data is None:
             raise UsageError(
                 f"{path}: a bare model file needs --data (a run directory "

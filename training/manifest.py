@@ -12,12 +12,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import numpy as np
 from PIL import Image
 
 from edge_emotion.errors import DataError
+from edge_emotion.training.fer_csv import iter_rows, parse_pixels
 from edge_emotion_runtime.metadata import write_atomic
 from edge_emotion_runtime.preprocess import ImageSource
 
@@ -49,9 +49,27 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Sample]:
     except OSError as err:
         raise DataError(f"{path}: cannot read split manifest ({err.strerror or err})") from None
     try:
-        return [Sample(r["path"], int(r["label"]), r["split"], r["sha256"]) for r in rows]
-    except (KeyError, ValueError) as err:
+        samples = [Sample(r["path"], int(r["label"]), r["split"], r["sha256"]) for r in rows]
+    except (KeyError, TypeError, ValueError) as err:
         raise DataError(f"{path}: malformed split manifest ({err})") from None
+    escaping = [s.path for s in samples if not is_inside_root(s.path)]
+    if escaping:
+        raise DataError(
+            f"{path}: {len(escaping)} path(s) point outside the data root (absolute or '..'), "
+            f"refused: {', '.join(escaping[:3])}"
+        )
+    return samples
+
+
+def is_inside_root(path: str) -> bool:
+    """True for a plain relative path (no drive, no leading '/', no '..' component)."""
+    name = path.split("#", 1)[0] if "#" in path else path
+    if not name or "\0" in name:
+        return False
+    for flavour in (PurePosixPath(name), PureWindowsPath(name)):
+        if flavour.is_absolute() or flavour.drive or flavour.root or ".." in flavour.parts:
+            return False
+    return True
 
 
 def select(samples: Iterable[Sample], split: str) -> list[Sample]:
@@ -59,23 +77,32 @@ def select(samples: Iterable[Sample], split: str) -> list[Sample]:
 
 
 @lru_cache(maxsize=2)
-def _csv_pixels(csv_path: str) -> list[str]:
-    with open(csv_path, newline="") as fh:
-        return [row["pixels"] for row in csv.DictReader(fh)]
+def _csv_pixels(csv_path: str) -> tuple[list[str | None], str]:
+    """Every row's pixels field, and the file's error message ("" when it was readable).
+
+    A failure is cached too, so a broken file is read once, not once per row.
+    """
+    try:
+        return [row.get("pixels") for row in iter_rows(csv_path)], ""
+    except DataError as err:
+        return [], str(err)
 
 
 def csv_row_image(csv_path: str | os.PathLike[str], row: int) -> Image.Image:
-    """One FER-2013 CSV row as a 48x48 grayscale image."""
-    values = np.array(_csv_pixels(str(csv_path))[row].split(), dtype=np.uint8)
-    side = round(len(values) ** 0.5)
-    if side * side != len(values):
-        raise DataError(f"{csv_path}: row {row} has {len(values)} pixels, not a square image")
-    return Image.fromarray(values.reshape(side, side), mode="L")
+    """One FER-2013 CSV row as a square (48x48) grayscale image, or a one-line `DataError`."""
+    fields, error = _csv_pixels(str(csv_path))
+    if error:
+        raise DataError(error)
+    if not 0 <= row < len(fields):
+        raise DataError(f"{csv_path}: no row {row} (the file has {len(fields)} rows)")
+    return Image.fromarray(parse_pixels(csv_path, row, fields[row]), mode="L")
 
 
 def image_source(root: str | os.PathLike[str], sample: Sample) -> ImageSource:
     """What to hand to the runtime's `preprocess` for this sample."""
     root = Path(root)
+    if not is_inside_root(sample.path):
+        raise DataError(f"{sample.path}: outside the data root {root}, refused")
     if "#" in sample.path and sample.path.split("#", 1)[0].lower().endswith(".csv"):
         name, row = sample.path.split("#", 1)
         return csv_row_image(root / name, int(row))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -19,6 +20,7 @@ import numpy as np
 
 from edge_emotion import __version__
 from edge_emotion.errors import DataError, UsageError
+from edge_emotion.paths import check_output_dir
 from edge_emotion.rundir import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -29,7 +31,7 @@ from edge_emotion.rundir import (
     RunDir,
     write_json,
 )
-from edge_emotion.training.console import note
+from edge_emotion.training.console import first_few, note
 from edge_emotion.training.dataset import decode_candidates
 from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import write_manifest
@@ -243,14 +245,16 @@ def _epoch_line_callback(total: int, progress: bool) -> Any:
 
 
 def _prepare_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is a file, not a run directory")
+    # The run is built in a sibling temporary folder: the parent must take new entries.
+    check_output_dir(out.parent, "--out")
     if out.exists():
         if not force:
             raise UsageError(
                 f"{out}: run directory already exists (use --force to replace it, "
                 "or --out for a new one)"
             )
-        if not out.is_dir():
-            raise UsageError(f"{out}: exists and is not a directory")
         if any(out.iterdir()) and not (out / CONFIG_FILE).is_file():
             raise UsageError(
                 f"{out}: exists and does not look like a run directory; "
@@ -267,6 +271,42 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def remove_stale_temps(out: Path) -> list[Path]:
+    """Remove `.NAME.tmp-PID` / `.NAME.old-PID` beside `out` whose process is gone (kill -9,
+    power loss), with one note; folders of live processes (a concurrent run) are kept."""
+    parent = out.parent
+    if not parent.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:tmp|old)-(\d+)")
+    removed: list[Path] = []
+    for entry in sorted(parent.iterdir()):
+        match = pattern.fullmatch(entry.name)
+        stale = match and entry.is_dir() and not entry.is_symlink()
+        if stale and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    if removed:
+        note(
+            f"removed {len(removed)} stale temporary folder(s) of interrupted runs in {parent}: "
+            f"{first_few([p.name for p in removed])}"
+        )
+    return removed
 
 
 def _save_legacy_h5(model: Any, path: Path) -> None:
@@ -324,6 +364,7 @@ def train(config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     out = Path(config.out)
     _prepare_out(out, config.force)
+    remove_stale_temps(out)
     hp = resolve(config)
     arch = get_arch(config.arch)
     if config.channels not in (1, 3):
