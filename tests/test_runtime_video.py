@@ -331,23 +331,24 @@ def test_annotate_into_a_directory_names_the_file_after_the_source(
     assert video.annotated_path("d", video.parse_source("0")) == Path("d/camera0.annotated.mp4")
 
 
-def test_video_main_runs_from_a_parser_with_only_the_video_specific_options(
+def test_edge_emotion_run_video_runs_the_video_pipeline(
     scene: Scene, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """How `edge-emotion-run --video SOURCE` wires it: its own common flags, ours for video."""
-    import argparse
+    """`edge-emotion-run --video SOURCE`: the photo CLI's own flags plus the video ones."""
+    from edge_emotion_runtime.cli import run
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--video", metavar="SOURCE")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--threads", type=int)
-    video.add_video_arguments(parser, common=False)
-    args = parser.parse_args(
-        ["--video", str(scene[0]), "--json", "--max-frames", "2", "--threads", "1"]
-    )
-    assert video.video_main(args) == 0
+    code = run(["--video", str(scene[0]), "--json", "--max-frames", "2", "--threads", "1"])
+    assert code == 0
     out, err = capsys.readouterr()
     assert [d["frame"] for d in json_lines(out)] == [0, 1] and "2 processed" in err
+
+
+def test_edge_emotion_run_refuses_images_and_video_together(scene: Scene) -> None:
+    from edge_emotion_runtime.cli import run
+    from edge_emotion_runtime.errors import UsageError
+
+    with pytest.raises(UsageError, match="either IMAGE arguments or --video"):
+        run(["face.jpg", "--video", str(scene[0])])
 
 
 # ------------------------------------------------------------------------------ live mode

@@ -47,9 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "images",
-        nargs="+",
+        nargs="*",
         metavar="IMAGE",
         help="image files, directories (searched recursively) or glob patterns",
+    )
+    parser.add_argument(
+        "--video",
+        metavar="SOURCE",
+        help="a video file, camera index or device (0, /dev/video0) or stream URL instead of "
+        "images: faces tracked over frames (needs the video extra: opencv)",
     )
     parser.add_argument(
         "--model",
@@ -102,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         "--verbose", "-v", action="store_true", help="print the model and backend in use on stderr"
     )
     parser.add_argument("--version", action="version", version=f"edge-emotion-run {__version__}")
+    from edge_emotion_runtime.video import add_video_arguments
+
+    add_video_arguments(parser.add_argument_group("video (with --video)"), common=False)
     return parser
 
 
@@ -206,7 +215,16 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse, analyse, print; returns the exit code (never raises for anticipated errors)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.video is not None:
+        if args.images:
+            raise UsageError("give either IMAGE arguments or --video SOURCE, not both")
+        from edge_emotion_runtime.video import video_main
+
+        return video_main(args)
+    if not args.images:
+        parser.error("give at least one IMAGE (file, directory or glob), or --video SOURCE")
     from edge_emotion_runtime.bundled import resolve_model
 
     path, origin = resolve_model(args.model)
