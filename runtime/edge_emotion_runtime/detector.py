@@ -94,6 +94,14 @@ class Detection:
         x, y, w, h = self.box
         return (x + w / 2, y + h / 2)
 
+    def scaled(self, sx: float, sy: float) -> Detection:
+        """The same detection in an image scaled by (sx, sy) (working copy -> original file)."""
+        if sx == 1.0 and sy == 1.0:
+            return self
+        x, y, w, h = self.box
+        points = tuple((px * sx, py * sy) for px, py in self.keypoints)
+        return Detection((x * sx, y * sy, w * sx, h * sy), self.score, points)
+
     def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) in whole pixels, clipped to a width x height image."""
         x, y, w, h = self.box
