@@ -37,6 +37,7 @@ from edge_emotion_runtime.quantization import (
     same_params,
 )
 
+_UINT8 = np.dtype(np.uint8)
 # Bytes 4..8 of every TFLite flatbuffer.
 TFLITE_IDENTIFIER = b"TFL3"
 
@@ -107,6 +108,8 @@ class Classifier:
         # (under the lock), so a call allocates nothing but its result.
         self._scratch = np.zeros((1, *metadata.preprocess.shape), dtype=self._input_dtype)
         self._scratch_u8 = self._scratch.view(np.uint8)
+        self._scratch_face = self._scratch_u8[0]  # what one face's pixels are written into
+        self._pixel_shape = tuple(metadata.preprocess.shape)
         self._happy_is_positive = metadata.labels[metadata.positive_index] == "happy"
 
     # ------------------------------------------------------------------ loading
@@ -219,10 +222,10 @@ class Classifier:
         array as a picture to convert and resize. Raises ImageError for an unusable image.
         """
         if (
-            self.pixel_path != "float"
-            and type(source) is np.ndarray
-            and source.dtype == np.uint8
-            and source.shape == self._scratch.shape[1:]
+            type(source) is np.ndarray
+            and source.shape == self._pixel_shape
+            and source.dtype == _UINT8
+            and self.pixel_path != "float"
         ):
             return self._predict_pixels(source)
         path = str(source) if isinstance(source, (str, os.PathLike)) else None
@@ -243,14 +246,14 @@ class Classifier:
         with self._lock:
             start = time.perf_counter()
             if self.pixel_path == "xor":
-                np.bitwise_xor(pixels, 0x80, out=self._scratch_u8[0])
+                np.bitwise_xor(pixels, 0x80, out=self._scratch_face)
             else:
-                self._scratch_u8[0] = pixels
+                np.copyto(self._scratch_face, pixels)
             interpreter.set_tensor(self._input_index, self._scratch)
             interpreter.invoke()
             raw = interpreter.get_tensor(self._output_index)
             ms = (time.perf_counter() - start) * 1000.0
-        return self._decide((float(raw.flat[0]) - self._out_zero) * self._out_scale, None, ms)
+        return self._decide((raw.item() - self._out_zero) * self._out_scale, None, ms)
 
     def _input_tensor(self, source: Any) -> np.ndarray:
         """The (1,H,W,C) tensor to feed for one image, in the input tensor's dtype.
