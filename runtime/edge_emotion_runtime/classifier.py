@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from edge_emotion_runtime import backends
-from edge_emotion_runtime.errors import ImageError, ModelError
+from edge_emotion_runtime.errors import ModelError
 from edge_emotion_runtime.labels import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
@@ -28,7 +27,13 @@ from edge_emotion_runtime.labels import (
     decide,
 )
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
-from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, scale, to_pixels
+from edge_emotion_runtime.preprocess import (
+    MAX_PIXELS,
+    PreprocessSpec,
+    from_array,
+    scale,
+    to_pixels,
+)
 from edge_emotion_runtime.quantization import (
     FLOAT_DTYPES,
     INTEGER_DTYPES,
@@ -145,13 +150,7 @@ class Classifier:
             raise ModelError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
         metadata = read_metadata(path)
         chosen = backends.resolve(backend)
-        try:
-            interpreter = chosen.create(
-                str(path), threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
-            )
-        except (ValueError, RuntimeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelError(f"{path}: {chosen.name} cannot load this model ({first})") from None
+        interpreter = chosen.open(path, threads=threads, use_xnnpack=use_xnnpack, quiet=quiet)
         has_metadata = metadata is not None
         metadata = _check_model(path, interpreter, metadata)
         return cls(
@@ -283,16 +282,8 @@ class Classifier:
         """uint8 pixels shaped like the model input, from any supported source."""
         spec = self.spec
         if isinstance(source, np.ndarray):
-            if source.dtype != np.uint8 or source.ndim not in (2, 3):
-                raise ImageError(
-                    f"<array>: expected uint8 HxW or HxWxC pixels or a {spec.shape} input, "
-                    f"got {source.dtype} {source.shape}"
-                )
-            arr = source[:, :, 0] if source.ndim == 3 and source.shape[2] == 1 else source
-            try:
-                source = Image.fromarray(arr)
-            except (TypeError, ValueError) as err:
-                raise ImageError(f"<array>: not an image array ({err})") from None
+            expected = f"uint8 HxW or HxWxC pixels or a {spec.shape} input"
+            source = from_array(source, expected)
         return to_pixels(source, spec, max_pixels=MAX_PIXELS)
 
     def _invoke(self, x: np.ndarray) -> float:

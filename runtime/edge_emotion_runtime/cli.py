@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_emotion_runtime import __version__
-from edge_emotion_runtime.backends import BACKEND_CHOICES
 from edge_emotion_runtime.bundled import MODEL_ENV
 from edge_emotion_runtime.errors import EdgeEmotionError, OutputError, UsageError
 from edge_emotion_runtime.inputs import collect
+from edge_emotion_runtime.options import add_pipeline_options, bounded, positive_int
 from edge_emotion_runtime.preprocess import MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -35,12 +35,6 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from edge_emotion_runtime.photo import PhotoClassifier, PhotoResult
-
-
-DETECT_CHOICES = ("auto", "always", "never")
-DETECTOR_CHOICES = ("short", "full")
-# Far above any useful interpreter thread count; keeps a typo from spawning 100,000 threads.
-MAX_THREADS = 64
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,46 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a video file, camera index or device (0, /dev/video0) or stream URL instead of "
         "images: faces tracked over frames (needs the video extra: opencv)",
     )
-    parser.add_argument(
-        "--model",
-        "-m",
-        metavar="PATH",
-        help=f"a .tflite emotion model (default: ${MODEL_ENV}, else the bundled model)",
-    )
-    parser.add_argument(
-        "--detect",
-        choices=DETECT_CHOICES,
-        default="auto",
-        help="auto (default): find faces, classify the whole image only if it already is a "
-        "face crop; always: detected faces only; never: the whole image (pre-cropped data)",
-    )
-    parser.add_argument(
-        "--detector",
-        choices=DETECTOR_CHOICES,
-        default="short",
-        help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
-    )
+    add_pipeline_options(parser)
     parser.add_argument(
         "--annotate",
         metavar="DIR",
         help="write a copy of each image with boxes and labels into DIR (never overwrites)",
-    )
-    parser.add_argument(
-        "--threads",
-        "-t",
-        type=_thread_count,
-        default=None,
-        metavar="N",
-        help=f"interpreter threads, 1..{MAX_THREADS} (default: the interpreter's choice)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=BACKEND_CHOICES,
-        default="auto",
-        help="TFLite interpreter to use (default: auto = litert, tflite, then tensorflow)",
-    )
-    parser.add_argument(
-        "--no-xnnpack", action="store_true", help="disable the default XNNPACK delegate"
     )
     parser.add_argument(
         "--json",
@@ -116,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-pixels",
-        type=_positive_int,
+        type=positive_int,
         default=MAX_PIXELS,
         metavar="N",
         help=f"refuse images larger than N pixels (decompression-bomb guard; default "
@@ -124,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--decode-threads",
-        type=_decode_threads,
+        type=bounded(1, 16),
         default=2,
         metavar="N",
         help="images decoded ahead in parallel while the models run (default 2)",
@@ -134,30 +93,6 @@ def _parser() -> argparse.ArgumentParser:
 
     add_video_arguments(parser.add_argument_group("video (with --video)"), common=False)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _decode_threads(text: str) -> int:
-    value = _positive_int(text)
-    if value > 16:
-        raise argparse.ArgumentTypeError(f"at most 16, got {value}")
-    return value
-
-
-def _thread_count(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS}, got {value}")
-    return value
 
 
 def display(path: str | None) -> str:

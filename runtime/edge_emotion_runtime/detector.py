@@ -233,15 +233,9 @@ class FaceDetector:
         spec = DETECTORS[name]
         model_path = Path(path) if path is not None else bundled.detector_path(spec)
         chosen = backends.resolve(backend)
-        try:
-            interpreter = chosen.create(
-                str(model_path), threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
-            )
-        except (ValueError, RuntimeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelError(
-                f"{model_path}: {chosen.name} cannot load this detector ({first})"
-            ) from None
+        interpreter = chosen.open(
+            model_path, threads=threads, use_xnnpack=use_xnnpack, quiet=quiet, what="detector"
+        )
         shape = tuple(int(d) for d in interpreter.get_input_details()[0]["shape"])
         widths = sorted(int(d["shape"][-1]) for d in interpreter.get_output_details())
         if shape != (1, spec.input_size, spec.input_size, 3) or widths != [1, 16]:

@@ -20,10 +20,11 @@ from edge_emotion_runtime.classifier import Classifier, ModelWarning, Prediction
 from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, face_pixels, framings_from_metadata
 from edge_emotion_runtime.crop import is_face_crop as _is_face_crop
 from edge_emotion_runtime.detector import Detection, FaceDetector
-from edge_emotion_runtime.errors import ImageError, ModelError, UsageError
+from edge_emotion_runtime.errors import ModelError, UsageError
 from edge_emotion_runtime.preprocess import (
     MAX_PIXELS,
     PHOTO_LONG_SIDE,
+    from_array,
     image_to_pixels,
     load_image,
     original_size,
@@ -229,16 +230,7 @@ class PhotoClassifier:
         """The working copy of a photo (path, bytes, PIL image or uint8 array): upright, long
         side shrunk to no less than PHOTO_LONG_SIDE; `analyze_image` takes it."""
         if isinstance(source, np.ndarray):
-            if source.dtype != np.uint8 or source.ndim not in (2, 3):
-                raise ImageError(
-                    "<array>: expected uint8 HxW or HxWxC pixels, got "
-                    f"{source.dtype} {source.shape}"
-                )
-            arr = source[:, :, 0] if source.ndim == 3 and source.shape[2] == 1 else source
-            try:
-                source = Image.fromarray(arr)
-            except (TypeError, ValueError) as err:
-                raise ImageError(f"<array>: not an image array ({err})") from None
+            source = from_array(source)
         return load_image(source, max_pixels=self.max_pixels, keep=PHOTO_LONG_SIDE)
 
     def detect_faces(self, image: Image.Image) -> list[Detection]:

@@ -84,6 +84,18 @@ class PreprocessSpec:
         return cls(**known)
 
 
+def from_array(array: np.ndarray, expected: str = "uint8 HxW or HxWxC pixels") -> Image.Image:
+    """A uint8 HxW / HxWxC (C = 1, 3 or 4) array as a PIL image, or one `ImageError`."""
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise ImageError(f"<array>: expected {expected}, got {array.dtype} {array.shape}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    try:
+        return Image.fromarray(array)
+    except (TypeError, ValueError) as err:
+        raise ImageError(f"<array>: not an image array ({err})") from None
+
+
 def _describe(source: ImageSource) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
