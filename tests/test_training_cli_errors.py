@@ -104,3 +104,27 @@ def test_evaluate_bad_model_paths(tmp_path):
     assert_one_line_error(
         run_cli("evaluate", "--model", str(tmp_path / "rundir")), "not a run directory"
     )
+
+
+def test_bad_label_smoothing_and_missing_pretrain_data(tmp_path):
+    for name in ("happy", "sad"):
+        for i in range(3):
+            _good(tmp_path / "d" / name / f"{i}.jpg", value=40 * i + (100 if name == "sad" else 0))
+    common = ("train", "--data", str(tmp_path / "d"), "--image-size", "32", "--epochs", "1")
+    assert_one_line_error(
+        run_cli(*common, "--label-smoothing", "1.5", "--out", str(tmp_path / "r")),
+        "--label-smoothing",
+    )
+    assert_one_line_error(
+        run_cli(
+            *common,
+            "--arch",
+            "edge-plus",
+            "--pretrain-data",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "r"),
+        ),
+        "--pretrain-data",
+    )
+    assert not (tmp_path / "r").exists()

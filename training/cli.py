@@ -59,6 +59,18 @@ def train_command(
         "--augment/--no-augment",
         help="Flip/rotate/zoom/brightness/contrast in the input pipeline (recipe default: off).",
     ),
+    label_smoothing: float | None = typer.Option(
+        None, "--label-smoothing", help="Smooth the 0/1 targets by this much (recipe: 0)."
+    ),
+    pretrain_data: Path | None = typer.Option(
+        None,
+        "--pretrain-data",
+        help="Folders of other classes (e.g. FER-2013's other emotions): pre-train on them "
+        "plus the train split as one K-class task first. Copies of val/test images are dropped.",
+    ),
+    pretrain_epochs: int | None = typer.Option(
+        None, "--pretrain-epochs", help="Epochs of pre-training with --pretrain-data (recipe: 30)."
+    ),
     class_weight: ClassWeight = typer.Option(
         ClassWeight.none, "--class-weight", help="Weight the loss to balance the classes."
     ),
@@ -94,6 +106,9 @@ def train_command(
             lr=lr,
             patience=patience,
             augment=augment,
+            label_smoothing=label_smoothing,
+            pretrain_data=pretrain_data,
+            pretrain_epochs=pretrain_epochs,
             seed=seed,
             image_size=image_size,
             channels=channels,

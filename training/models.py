@@ -31,6 +31,11 @@ class Recipe:
     # "constant": Adam at `lr` throughout; "cosine": cosine decay from `lr` to lr/100 over all
     # epochs' steps (suits short, high-lr recipes with a restore-best EarlyStopping).
     schedule: str = "constant"
+    # Binary cross-entropy towards 0.5 by this much (0: none); also used when pre-training.
+    label_smoothing: float = 0.0
+    # With --pretrain-data: epochs and Adam rate (cosine decay) of the K-class pre-training.
+    pretrain_epochs: int = 30
+    pretrain_lr: float = 2e-3
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,23 @@ register_arch(
     min_size=22,  # three valid 3x3 convs + 2x2 pools must leave at least 1x1
 )
 
-from edge_emotion.training.arch_edge import build_edge, edge_recipe  # noqa: E402
+from edge_emotion.training.arch_edge import (  # noqa: E402
+    build_edge,
+    build_edge_plus,
+    edge_plus_recipe,
+    edge_recipe,
+)
 
 register_arch(
     "edge",
     build_edge,
     edge_recipe(),
     description="compact int8-first CNN: strided stem, depthwise-separable tail (<250K params)",
+)
+
+register_arch(
+    "edge-plus",
+    build_edge_plus,
+    edge_plus_recipe(),
+    description="wider/deeper edge (~480K params), meant for --pretrain-data on more faces",
 )

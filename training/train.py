@@ -65,6 +65,9 @@ class TrainConfig:
     lr: float | None = None
     patience: int | None = None
     augment: bool | None = None
+    label_smoothing: float | None = None
+    pretrain_data: Path | None = None  # other-class folders for K-class pre-training
+    pretrain_epochs: int | None = None
     seed: int = 42
     image_size: int = 256
     channels: int = 3
@@ -96,6 +99,8 @@ def resolve(config: TrainConfig) -> Recipe:
         "lr": config.lr,
         "patience": config.patience,
         "augment": config.augment,
+        "label_smoothing": config.label_smoothing,
+        "pretrain_epochs": config.pretrain_epochs,
     }
     resolved = replace(
         get_arch(config.arch).recipe, **{k: v for k, v in overrides.items() if v is not None}
@@ -108,6 +113,10 @@ def resolve(config: TrainConfig) -> Recipe:
         raise UsageError(f"--lr must be positive, got {resolved.lr}")
     if resolved.patience < 0:
         raise UsageError(f"--patience must be >= 0, got {resolved.patience}")
+    if not 0.0 <= resolved.label_smoothing < 1.0:
+        raise UsageError(f"--label-smoothing must be in [0, 1), got {resolved.label_smoothing}")
+    if resolved.pretrain_epochs < 1 and config.pretrain_data is not None:
+        raise UsageError(f"--pretrain-epochs must be at least 1, got {resolved.pretrain_epochs}")
     return resolved
 
 
@@ -455,6 +464,29 @@ def train(config: TrainConfig) -> TrainResult:
         flush=True,
     )
 
+    pool = None
+    if config.pretrain_data is not None:
+        from edge_emotion.training.pretrain import load_pretrain_pool
+
+        by_split: dict[str, set[str]] = {"train": set(), "val": set(), "test": set()}
+        for sample in split.samples:
+            by_split[sample.split].add(sample.sha256)
+        pool = load_pretrain_pool(
+            config.pretrain_data,
+            spec,
+            config.labels,
+            held_out_hashes=by_split["val"] | by_split["test"],
+            train_hashes=by_split["train"],
+            workers=config.workers,
+        )
+        print(
+            f"pretrain data: {pool.root} ({len(pool.paths)} extra images in "
+            f"{len(pool.classes) - 2} classes; dropped {pool.dropped_held_out} held-out "
+            f"(val/test) copies, {pool.dropped_in_train} copies of train images, "
+            f"{pool.dropped_duplicates} duplicates)",
+            flush=True,
+        )
+
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     from edge_emotion.training.pipeline import make_dataset
@@ -475,13 +507,31 @@ def train(config: TrainConfig) -> TrainResult:
     strategy = _strategy(config.strategy)
     with strategy.scope():
         model = build_model(config.arch, spec)
+        pretrain_history: dict[str, list[float]] = {}
+        if pool is not None:
+            from edge_emotion.training.pretrain import pretrain
+
+            pretrain_history = pretrain(
+                model,
+                pool,
+                pix["train"],
+                lab["train"],
+                spec,
+                epochs=hp.pretrain_epochs,
+                lr=hp.pretrain_lr,
+                batch_size=hp.batch_size,
+                label_smoothing=hp.label_smoothing,
+                augment=hp.augment,
+                seed=config.seed,
+                progress=sys.stdout.isatty() if config.progress is None else config.progress,
+            )
         model.compile(
             optimizer=keras.optimizers.Adam(
                 learning_rate=learning_rate(
                     hp, steps_per_epoch=-(-len(lab["train"]) // hp.batch_size)
                 )
             ),
-            loss="binary_crossentropy",
+            loss=keras.losses.BinaryCrossentropy(label_smoothing=hp.label_smoothing),
             metrics=[
                 "accuracy",
                 keras.metrics.Precision(name="precision"),
@@ -538,6 +588,10 @@ def train(config: TrainConfig) -> TrainResult:
                 probs = predict_probs(model, scale(pix[name], spec))
                 metrics[name] = binary_metrics(lab[name], probs, DEFAULT_THRESHOLD, config.labels)
         write_manifest(tmp / MANIFEST_FILE, split.samples)
+        if pool is not None:
+            from edge_emotion.training.pretrain import PRETRAIN_MANIFEST, write_pretrain_manifest
+
+            write_pretrain_manifest(tmp / PRETRAIN_MANIFEST, pool)
         write_json(
             tmp / HISTORY_FILE,
             {"epochs_run": epochs_run, "best_epoch": best_epoch, "metrics": history},
@@ -576,6 +630,15 @@ def train(config: TrainConfig) -> TrainResult:
                 "strategy_used": _strategy_name(strategy),
                 "optimizer": "adam",
                 "loss": "binary_crossentropy",
+                "pretrain": None
+                if pool is None
+                else {
+                    **pool.summary(),
+                    "epochs": hp.pretrain_epochs,
+                    "lr": hp.pretrain_lr,
+                    "final_loss": (pretrain_history.get("loss") or [None])[-1],
+                    "final_accuracy": (pretrain_history.get("accuracy") or [None])[-1],
+                },
                 "monitor": "val_loss",
                 "epochs_run": epochs_run,
                 "best_epoch": best_epoch,
