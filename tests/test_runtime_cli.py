@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_emotion_runtime.bundled import MODEL_ENV
+from edge_emotion_runtime.bundled import EMOTION_MODEL, MODEL_ENV
 from edge_emotion_runtime.inputs import collect
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -199,7 +199,7 @@ def test_missing_model_names_where_it_was_asked_for(tmp_path: Path, origin: str)
 def test_model_from_option_then_environment_then_bundled(tmp_path: Path) -> None:
     result = run_cli(IMAGES / "happy.jpg", "-v", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "model (bundled): emotion_fer_edge_int8.tflite: 48x48x1" in result.stderr
+    assert f"model (bundled): {EMOTION_MODEL}: 48x48x1" in result.stderr
     rgb = FIXTURES / "tiny_rgb_float32.tflite"
     result = run_cli(IMAGES / "happy.jpg", "-v", cwd=tmp_path, env={MODEL_ENV: str(rgb)})
     assert result.returncode == 0, result.stderr

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from edge_emotion_runtime.bundled import EMOTION_MODEL
+
 pytest.importorskip("starlette", reason="the serve extra is not installed")
 
 from starlette.testclient import TestClient
@@ -85,7 +87,7 @@ def test_model_reports_labels_input_mode_validation_detector_and_versions(
 ) -> None:
     doc = client.get("/v1/model").json()
     model = doc["model"]
-    assert model["file"] == "emotion_fer_edge_int8.tflite" and model["origin"] == "bundled"
+    assert model["file"] == EMOTION_MODEL and model["origin"] == "bundled"
     assert model["labels"] == ["happy", "sad"]
     assert model["input"] == {"height": 48, "width": 48, "channels": 1}
     assert model["export_mode"] == "int8" and model["validation_status"] == "passed"

@@ -25,6 +25,9 @@ from PIL import Image
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
 
 from edge_emotion.benchmarks.serve_load import ServerProcess
+from edge_emotion_runtime.bundled import EMOTION_MODEL
+
+MODEL_STEM = Path(EMOTION_MODEL).stem
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_PHOTOS = ROOT.parent / "shared" / "photos"
@@ -154,7 +157,7 @@ HAPPY_PIXELS = (
 
 def _open(driver: Any, server: ServerProcess, fragment: str = "") -> None:
     driver.get(f"{server.url}/{fragment}")
-    _wait(driver, "document.getElementById('model').textContent.includes('emotion_fer_edge_int8')")
+    _wait(driver, f"document.getElementById('model').textContent.includes('{MODEL_STEM}')")
 
 
 def test_camera_shows_the_face_boxed_and_labelled_happy_with_fps_and_latency(
@@ -216,5 +219,5 @@ def test_page_asks_for_the_token_when_it_has_none(driver: Any, server: ServerPro
     assert "token" in driver.find_element("id", "model").text
     driver.find_element("id", "token").send_keys(TOKEN)
     driver.find_element("css selector", "#auth button").click()
-    _wait(driver, "document.getElementById('model').textContent.includes('emotion_fer_edge_int8')")
+    _wait(driver, f"document.getElementById('model').textContent.includes('{MODEL_STEM}')")
     assert driver.execute_script("return document.getElementById('auth').hidden;")

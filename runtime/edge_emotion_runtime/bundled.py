@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 # The default emotion classifier: see models/MODEL_CARD.md for its data, command and metrics.
-EMOTION_MODEL = "emotion_fer_edge_int8.tflite"
-EMOTION_MODEL_SHA256 = "5e76fdaae54d3db8809663d072247c4e367d4455ed08041458a242db83085b16"
+EMOTION_MODEL = "emotion_fer_edgeplus_int8.tflite"
+EMOTION_MODEL_SHA256 = "bd9a1dc88b9f7f5decb08ad3e48b3e7fc64480ad3e5dd16f326fff35269f62e9"
 
 
 @cache
