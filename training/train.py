@@ -37,6 +37,7 @@ from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import write_manifest
 from edge_emotion.training.metrics import binary_metrics
 from edge_emotion.training.models import Recipe, build_model, get_arch
+from edge_emotion.training.predict import predict_probs
 from edge_emotion.training.split import assign_splits
 from edge_emotion.training.tfenv import import_keras, import_tf
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
@@ -49,7 +50,6 @@ SYNTH_COUNT = 400  # images per class of the embedded default dataset
 SYNTH_IMAGE_SIZE = 128
 SYNTH_PHOTO_SIZE = 256  # whole synthetic photos of the default `--detect` dataset
 MAX_CACHE_BYTES = 6 * 1024**3  # decoded pixels are held in memory
-PREDICT_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -350,13 +350,6 @@ def _measure_framing(train_pixels: np.ndarray, crop: TrainingCrop | None) -> Fra
     for message in report.notes():
         note(message)
     return report
-
-
-def predict_probs(model: Any, x: np.ndarray) -> np.ndarray:
-    """P(labels[1]) for float32 inputs, in a fixed batch size so results are reproducible."""
-    if len(x) == 0:
-        return np.zeros((0,), dtype=np.float32)
-    return np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0)).reshape(-1)
 
 
 def train(config: TrainConfig) -> TrainResult:
