@@ -191,34 +191,17 @@ def _class_weights(labels: np.ndarray, mode: str) -> np.ndarray | None:
     return weights[labels]
 
 
-def _epoch_line_callback(total: int, progress: bool) -> Any:
+def _epoch_line_callback(total: int) -> Any:
     keras = import_keras()
 
     class EpochLine(keras.callbacks.Callback):
         """One line per epoch on stdout: train/val loss, accuracy, precision, recall, time.
 
-        With `progress` (a terminal), a bar within the epoch is redrawn in place on the same
-        line and replaced by the epoch's summary line when the epoch ends.
+        The bar within an epoch, on a terminal, is Keras's own (`fit(verbose=1)`).
         """
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self._start = time.perf_counter()
-            self._epoch = epoch
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if not progress:
-                return
-            steps = self.params.get("steps") or 0
-            done = batch + 1
-            filled = int(30 * done / steps) if steps else 0
-            bar = "=" * filled + "." * (30 - filled)
-            loss = (logs or {}).get("loss", float("nan"))
-            elapsed = time.perf_counter() - self._start
-            sys.stdout.write(
-                f"\r\033[Kepoch {self._epoch + 1}/{total} [{bar}] {done}/{steps or '?'}"
-                f"  loss {loss:.4f}  {elapsed:.0f}s"
-            )
-            sys.stdout.flush()
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
@@ -233,9 +216,8 @@ def _epoch_line_callback(total: int, progress: bool) -> Any:
                 )
 
             width = len(str(total))
-            clear = "\r\033[K" if progress else ""
             print(
-                f"{clear}epoch {epoch + 1:>{width}}/{total}  train {part('')}  |  "
+                f"epoch {epoch + 1:>{width}}/{total}  train {part('')}  |  "
                 f"val {part('val_')}  auc {logs.get('val_auc', float('nan')):.3f}  "
                 f"{seconds:.1f}s",
                 flush=True,
@@ -496,13 +478,13 @@ def train(config: TrainConfig) -> TrainResult:
     try:
         progress = sys.stdout.isatty() if config.progress is None else config.progress
         callbacks = [
+            # Restores the best epoch's weights at the end whether or not it stopped early, so
+            # the model saved below is the best checkpoint; a ModelCheckpoint rewrote the whole
+            # model (up to 700 MB at 256x256) on every improving epoch only to be overwritten.
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=hp.patience, restore_best_weights=True
             ),
-            keras.callbacks.ModelCheckpoint(
-                str(tmp / MODEL_FILE), monitor="val_loss", save_best_only=True
-            ),
-            _epoch_line_callback(hp.epochs, progress),
+            _epoch_line_callback(hp.epochs),
         ]
         fit = model.fit(
             train_ds,
@@ -510,7 +492,7 @@ def train(config: TrainConfig) -> TrainResult:
             epochs=hp.epochs,
             callbacks=callbacks,
             shuffle=False,  # the tf.data pipeline shuffles
-            verbose=0,  # EpochLine prints the lines and, on a terminal, the bar
+            verbose=1 if progress else 0,  # Keras's bar on a terminal; EpochLine's lines always
         )
         history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
         epochs_run = len(history.get("loss", []))
