@@ -131,7 +131,16 @@ def test_metadata_round_trips_from_the_tflite_with_zipfile_only(exported, sharp_
         data = path.read_bytes()
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             meta = json.loads(archive.read(METADATA_FILENAME))
-        assert meta == json.loads((exported / f"{mode.value}.json").read_text())
+        sidecar = json.loads((exported / f"{mode.value}.json").read_text())
+        # The sidecar is the embedded metadata plus the per-image calibration list.
+        embedded_calibration, full_calibration = meta.pop("calibration"), sidecar.pop("calibration")
+        assert meta == sidecar
+        assert "samples" not in embedded_calibration
+        assert {k: v for k, v in full_calibration.items() if k != "samples"} == {
+            k: v for k, v in embedded_calibration.items() if k != "samples_listed_in"
+        }
+        if full_calibration:
+            assert len(full_calibration["samples"]) == full_calibration["count"]
         assert meta["export_mode"] == mode.value
         assert meta["labels"] == ["happy", "sad"] and meta["positive_index"] == 1
         assert meta["threshold"] == 0.5
@@ -174,8 +183,10 @@ def test_exported_models_carry_the_runs_framing_so_photos_need_no_default(
     bare = tmp_path / "no-crop.tflite"
     data = (exported / "int8.tflite").read_bytes()
     bare.write_bytes(embed(data, read_metadata(exported / "int8.tflite").with_updates(crop={})))
-    with pytest.warns(ModelWarning, match="no recorded face framing"):
-        assert PhotoClassifier.load(bare, quiet=True).framing == FER_FRAMINGS["short"]
+    fallback = PhotoClassifier.load(bare, quiet=True)
+    assert fallback.framing == FER_FRAMINGS["short"]
+    with pytest.warns(ModelWarning, match="no recorded face framing"):  # said when it crops
+        fallback.analyze(Path(__file__).parent / "fixtures" / "photos" / "astronaut-256.jpg")
 
 
 def test_embedded_quantization_is_what_the_interpreter_reports(exported):

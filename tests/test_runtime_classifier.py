@@ -304,3 +304,74 @@ def test_threads_reach_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
         FIXTURES / "tiny_gray_int8_int8io.tflite", threads=3, backend=backend.name
     )
     assert seen == [3] and clf.threads == 3
+
+
+def _with_metadata_json(tmp_path: Path, edit) -> Path:
+    """The int8 fixture with its embedded JSON edited by hand (as a user might), re-zipped."""
+    import io as _io
+    import json
+    import zipfile
+
+    from edge_emotion_runtime.metadata import METADATA_FILENAME
+
+    source = FIXTURES / "tiny_gray_int8_int8io.tflite"
+    flatbuffer = strip(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        meta = json.loads(archive.read(METADATA_FILENAME))
+    meta = edit(meta)
+    buffer = _io.BytesIO(flatbuffer)
+    buffer.seek(0, 2)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(METADATA_FILENAME, json.dumps(meta))
+    out = tmp_path / "edited.tflite"
+    out.write_bytes(buffer.getvalue())
+    return out
+
+
+def test_embedded_metadata_is_a_valid_zip_from_the_start_of_the_file(tmp_path: Path) -> None:
+    import shutil
+    import struct
+    import subprocess
+
+    source = FIXTURES / "tiny_gray_int8_int8io.tflite"
+    path = tmp_path / "model.tflite"
+    path.write_bytes(embed(source.read_bytes(), read_metadata(source)))
+    data = path.read_bytes()
+    eocd = data.rindex(b"PK\x05\x06")
+    size, offset = struct.unpack("<II", data[eocd + 12 : eocd + 20])
+    assert offset + size == eocd  # central directory offsets count from the file's start
+    if shutil.which("unzip"):
+        done = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0 and "extra bytes" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: {**m, "schema_version": 99}, "metadata schema 99, this runtime reads up to"),
+        (lambda m: {**m, "threshold": "0.5"}, "'threshold' must be a number"),
+        (lambda m: {**m, "model_bytes": "abc"}, "'model_bytes' must be a number"),
+        (lambda m: [m], "expected a JSON object, got list"),
+        (lambda m: {**m, "preprocess": {**m["preprocess"], "divisor": 0}}, "'divisor' must not"),
+        (lambda m: {**m, "preprocess": {**m["preprocess"], "gamma": 2.2}}, "unknown preprocessing"),
+        (lambda m: {**m, "labels": ["happy"]}, "'labels' must be a list of two names"),
+        (lambda m: {**m, "threshold": 7}, "'threshold' must be within [0.0, 1.0]"),
+    ],
+    ids=[
+        "future-schema",
+        "threshold-string",
+        "model-bytes-string",
+        "json-list",
+        "divisor-0",
+        "unknown-key",
+        "one-label",
+        "threshold-range",
+    ],
+)
+def test_hand_edited_metadata_is_refused_at_load_with_one_line(
+    tmp_path: Path, edit, message: str
+) -> None:
+    path = _with_metadata_json(tmp_path, edit)
+    with pytest.raises(ModelError) as err:
+        Classifier.load(path)
+    assert message in str(err.value) and "\n" not in str(err.value)

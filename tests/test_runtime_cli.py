@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge_emotion_runtime.bundled import MODEL_ENV
-from edge_emotion_runtime.cli import collect
+from edge_emotion_runtime.inputs import collect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IMAGES = FIXTURES / "images"

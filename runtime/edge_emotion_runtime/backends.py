@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edge_emotion_runtime.errors import BackendError
+from edge_emotion_runtime.errors import BackendError, ModelError
 from edge_emotion_runtime.native import NativeOutput, capture_native
 
 BACKENDS: tuple[str, ...] = ("litert", "tflite", "tensorflow")
@@ -89,6 +89,26 @@ class Backend:
             if not line.startswith("INFO:"):
                 print(line, file=sys.stderr)
         return interpreter
+
+    def open(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        use_xnnpack: bool = True,
+        quiet: bool = False,
+        what: str = "model",
+    ) -> Any:
+        """`create`, with an interpreter's refusal turned into one ModelError line."""
+        try:
+            return self.create(
+                str(model_path), threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
+            )
+        except (ValueError, RuntimeError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelError(
+                f"{model_path}: {self.name} cannot load this {what} ({first})"
+            ) from None
 
 
 def _version(name: str, module: Any) -> str:

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from edge_emotion_runtime import backends
-from edge_emotion_runtime.errors import ImageError, ModelError
+from edge_emotion_runtime.errors import ModelError
 from edge_emotion_runtime.labels import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
@@ -28,7 +27,13 @@ from edge_emotion_runtime.labels import (
     decide,
 )
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
-from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, scale, to_pixels
+from edge_emotion_runtime.preprocess import (
+    MAX_PIXELS,
+    PreprocessSpec,
+    from_array,
+    scale,
+    to_pixels,
+)
 from edge_emotion_runtime.quantization import (
     FLOAT_DTYPES,
     INTEGER_DTYPES,
@@ -37,6 +42,7 @@ from edge_emotion_runtime.quantization import (
     same_params,
 )
 
+_UINT8 = np.dtype(np.uint8)
 # Bytes 4..8 of every TFLite flatbuffer.
 TFLITE_IDENTIFIER = b"TFL3"
 
@@ -107,6 +113,8 @@ class Classifier:
         # (under the lock), so a call allocates nothing but its result.
         self._scratch = np.zeros((1, *metadata.preprocess.shape), dtype=self._input_dtype)
         self._scratch_u8 = self._scratch.view(np.uint8)
+        self._scratch_face = self._scratch_u8[0]  # what one face's pixels are written into
+        self._pixel_shape = tuple(metadata.preprocess.shape)
         self._happy_is_positive = metadata.labels[metadata.positive_index] == "happy"
 
     # ------------------------------------------------------------------ loading
@@ -142,13 +150,7 @@ class Classifier:
             raise ModelError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
         metadata = read_metadata(path)
         chosen = backends.resolve(backend)
-        try:
-            interpreter = chosen.create(
-                str(path), threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
-            )
-        except (ValueError, RuntimeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelError(f"{path}: {chosen.name} cannot load this model ({first})") from None
+        interpreter = chosen.open(path, threads=threads, use_xnnpack=use_xnnpack, quiet=quiet)
         has_metadata = metadata is not None
         metadata = _check_model(path, interpreter, metadata)
         return cls(
@@ -219,10 +221,10 @@ class Classifier:
         array as a picture to convert and resize. Raises ImageError for an unusable image.
         """
         if (
-            self.pixel_path != "float"
-            and type(source) is np.ndarray
-            and source.dtype == np.uint8
-            and source.shape == self._scratch.shape[1:]
+            type(source) is np.ndarray
+            and source.shape == self._pixel_shape
+            and source.dtype == _UINT8
+            and self.pixel_path != "float"
         ):
             return self._predict_pixels(source)
         path = str(source) if isinstance(source, (str, os.PathLike)) else None
@@ -243,14 +245,14 @@ class Classifier:
         with self._lock:
             start = time.perf_counter()
             if self.pixel_path == "xor":
-                np.bitwise_xor(pixels, 0x80, out=self._scratch_u8[0])
+                np.bitwise_xor(pixels, 0x80, out=self._scratch_face)
             else:
-                self._scratch_u8[0] = pixels
+                np.copyto(self._scratch_face, pixels)
             interpreter.set_tensor(self._input_index, self._scratch)
             interpreter.invoke()
             raw = interpreter.get_tensor(self._output_index)
             ms = (time.perf_counter() - start) * 1000.0
-        return self._decide((float(raw.flat[0]) - self._out_zero) * self._out_scale, None, ms)
+        return self._decide((raw.item() - self._out_zero) * self._out_scale, None, ms)
 
     def _input_tensor(self, source: Any) -> np.ndarray:
         """The (1,H,W,C) tensor to feed for one image, in the input tensor's dtype.
@@ -280,16 +282,8 @@ class Classifier:
         """uint8 pixels shaped like the model input, from any supported source."""
         spec = self.spec
         if isinstance(source, np.ndarray):
-            if source.dtype != np.uint8 or source.ndim not in (2, 3):
-                raise ImageError(
-                    f"<array>: expected uint8 HxW or HxWxC pixels or a {spec.shape} input, "
-                    f"got {source.dtype} {source.shape}"
-                )
-            arr = source[:, :, 0] if source.ndim == 3 and source.shape[2] == 1 else source
-            try:
-                source = Image.fromarray(arr)
-            except (TypeError, ValueError) as err:
-                raise ImageError(f"<array>: not an image array ({err})") from None
+            expected = f"uint8 HxW or HxWxC pixels or a {spec.shape} input"
+            source = from_array(source, expected)
         return to_pixels(source, spec, max_pixels=MAX_PIXELS)
 
     def _invoke(self, x: np.ndarray) -> float:

@@ -11,29 +11,30 @@ Exit codes: 0 every image classified, 1 some images failed (the rest are still c
 from __future__ import annotations
 
 import argparse
-import glob
+import contextlib
 import json
 import os
 import sys
+import time
 import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_emotion_runtime import __version__
-from edge_emotion_runtime.backends import BACKEND_CHOICES
 from edge_emotion_runtime.bundled import MODEL_ENV
-from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
-from edge_emotion_runtime.preprocess import IMAGE_SUFFIXES
+from edge_emotion_runtime.errors import EdgeEmotionError, OutputError, UsageError
+from edge_emotion_runtime.inputs import collect
+from edge_emotion_runtime.options import add_pipeline_options, bounded, positive_int
+from edge_emotion_runtime.preprocess import MAX_PIXELS
 
 if TYPE_CHECKING:
-    from edge_emotion_runtime.photo import PhotoResult
+    from concurrent.futures import Future
 
-_GLOB_CHARS = frozenset("*?[")
-DETECT_CHOICES = ("auto", "always", "never")
-DETECTOR_CHOICES = ("short", "full")
-# Far above any useful interpreter thread count; keeps a typo from spawning 100,000 threads.
-MAX_THREADS = 64
+    from PIL.Image import Image
+
+    from edge_emotion_runtime.photo import PhotoClassifier, PhotoResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,46 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a video file, camera index or device (0, /dev/video0) or stream URL instead of "
         "images: faces tracked over frames (needs the video extra: opencv)",
     )
-    parser.add_argument(
-        "--model",
-        "-m",
-        metavar="PATH",
-        help=f"a .tflite emotion model (default: ${MODEL_ENV}, else the bundled model)",
-    )
-    parser.add_argument(
-        "--detect",
-        choices=DETECT_CHOICES,
-        default="auto",
-        help="auto (default): find faces, classify the whole image only if it already is a "
-        "face crop; always: detected faces only; never: the whole image (pre-cropped data)",
-    )
-    parser.add_argument(
-        "--detector",
-        choices=DETECTOR_CHOICES,
-        default="short",
-        help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
-    )
+    add_pipeline_options(parser)
     parser.add_argument(
         "--annotate",
         metavar="DIR",
         help="write a copy of each image with boxes and labels into DIR (never overwrites)",
-    )
-    parser.add_argument(
-        "--threads",
-        "-t",
-        type=_thread_count,
-        default=None,
-        metavar="N",
-        help=f"interpreter threads, 1..{MAX_THREADS} (default: the interpreter's choice)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=BACKEND_CHOICES,
-        default="auto",
-        help="TFLite interpreter to use (default: auto = litert, tflite, then tensorflow)",
-    )
-    parser.add_argument(
-        "--no-xnnpack", action="store_true", help="disable the default XNNPACK delegate"
     )
     parser.add_argument(
         "--json",
@@ -107,75 +73,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", "-v", action="store_true", help="print the model and backend in use on stderr"
     )
+    parser.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images larger than N pixels (decompression-bomb guard; default "
+        f"{MAX_PIXELS:,}; peak memory is about 4 bytes per pixel of the largest accepted image)",
+    )
+    parser.add_argument(
+        "--decode-threads",
+        type=bounded(1, 16),
+        default=2,
+        metavar="N",
+        help="images decoded ahead in parallel while the models run (default 2)",
+    )
     parser.add_argument("--version", action="version", version=f"edge-emotion-run {__version__}")
     from edge_emotion_runtime.video import add_video_arguments
 
     add_video_arguments(parser.add_argument_group("video (with --video)"), common=False)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _thread_count(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS}, got {value}")
-    return value
-
-
-def is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-
-
-def _walk(directory: Path) -> list[Path]:
-    """Image files under `directory`, recursively, hidden entries skipped, in sorted order."""
-    found: list[Path] = []
-    for root, dirs, files in os.walk(directory, onerror=None):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root) / f for f in sorted(files) if is_image_name(Path(f)))
-    return found
-
-
-def collect(args: Sequence[str]) -> tuple[list[Path], list[str]]:
-    """Expand the IMAGE arguments into files to classify, plus one problem line per bad argument.
-
-    Files named explicitly are taken whatever their suffix (a bad one fails when decoded);
-    directories and globs contribute only files with an image suffix.
-    """
-    images: list[Path] = []
-    problems: list[str] = []
-    for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            found = _walk(path)
-            if not found:
-                kinds = ", ".join(IMAGE_SUFFIXES)
-                problems.append(f"{arg}: directory contains no images ({kinds})")
-            images.extend(found)
-        elif path.exists():
-            images.append(path)
-        elif _GLOB_CHARS & set(arg):
-            matches = sorted(glob.glob(arg, recursive=True))
-            found = []
-            for match in map(Path, matches):
-                if match.is_dir():
-                    found.extend(_walk(match))
-                elif is_image_name(match):
-                    found.append(match)
-            if not found:
-                problems.append(f"{arg}: no image files match this pattern")
-            images.extend(found)
-        else:
-            problems.append(f"{arg}: no such file or directory")
-    return images, problems
 
 
 def display(path: str | None) -> str:
@@ -244,6 +161,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         backend=args.backend,
         use_xnnpack=not args.no_xnnpack,
         quiet=not args.verbose,
+        max_pixels=args.max_pixels,
     )
     if args.verbose:
         print(f"model ({origin}): {photos.classifier.describe()}", file=sys.stderr)
@@ -252,9 +170,10 @@ def run(argv: Sequence[str] | None = None) -> int:
                 f"detector: {photos.detector.name} ({photos.detector.path.name})", file=sys.stderr
             )
     failures = len(problems)
-    for item in _unique(images):
+    for item, decoded in _decode_ahead(photos, images, args.decode_threads):
         try:
-            result = photos.analyze(item, detect=args.detect)
+            image, decode_ms = decoded.result()
+            result = photos.analyze_image(image, str(item), args.detect, decode_ms)
             annotated = _annotate(item, result, annotate_dir, images) if annotate_dir else None
         except EdgeEmotionError as err:
             failures += 1
@@ -269,8 +188,41 @@ def run(argv: Sequence[str] | None = None) -> int:
             line = f"error: {display(str(item))}: {type(err).__name__}: {err}".splitlines()[0]
             print(line, file=sys.stderr)
             continue
-        print(format_json(result, annotated) if args.json else format_text(result), flush=True)
+        line = format_json(result, annotated) if args.json else format_text(result)
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:
+            raise
+        except OSError as err:  # e.g. > /dev/full: nothing more can be reported on stdout
+            raise OutputError(f"cannot write output ({err.strerror or err})") from None
     return 1 if failures else 0
+
+
+def _decode_ahead(
+    photos: PhotoClassifier, paths: list[Path], threads: int
+) -> Iterator[tuple[Path, Future[tuple[Image, float]]]]:
+    """(path, future of (working copy, decode ms)) in order, decoding up to `threads` images
+    ahead on a thread pool while the interpreters run (Pillow releases the GIL in decoders).
+    Bounded: at most 2 x threads decoded images wait in memory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def decode(path: Path) -> tuple[Image, float]:
+        start = time.perf_counter()
+        image = photos.decode(path)
+        return image, (time.perf_counter() - start) * 1000.0
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque[tuple[Path, Future[tuple[Image, float]]]] = deque()
+        queue = iter(paths)
+        for path in queue:
+            pending.append((path, pool.submit(decode, path)))
+            if len(pending) >= 2 * threads:
+                break
+        while pending:
+            yield pending.popleft()
+            for path in queue:
+                pending.append((path, pool.submit(decode, path)))
+                break
 
 
 def _annotation_dir(value: str) -> Path:
@@ -293,19 +245,17 @@ def _annotate(item: Path, result: object, directory: Path, inputs: list[Path]) -
     return save_annotated(load_image(item), result, directory, protected=inputs)  # type: ignore[arg-type]
 
 
-def _unique(paths: list[Path]) -> Iterator[Path]:
-    seen: set[Path] = set()
-    for p in paths:
-        if p not in seen:
-            seen.add(p)
-            yield p
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: one `error:` line and an exit code for every anticipated failure."""
     warnings.showwarning = _one_line_warning
     try:
         code = run(argv)
+    except OutputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        # Nothing more can go to stdout; don't let the exit-time flush fail again.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = err.exit_code
     except EdgeEmotionError as err:
         print(f"error: {err}", file=sys.stderr)
         code = err.exit_code

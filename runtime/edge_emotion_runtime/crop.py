@@ -154,11 +154,17 @@ def face_pixels(
     return image_to_pixels(crop_face(image, detection, framing, size=size), spec, name)
 
 
-def is_face_crop(size: tuple[int, int], detections: list[Detection]) -> bool:
+def is_face_crop(
+    size: tuple[int, int],
+    detections: list[Detection],
+    detected_in: tuple[int, int] | None = None,
+) -> bool:
     """The `--detect auto` rule: is this image already a face crop, to classify whole?
 
-    Yes when it is no larger than CROP_MAX_SIDE on its longest side, or when the detector finds
-    exactly one face filling at least CROP_MIN_FILL of both sides (FER-2013 framing: 0.88).
+    Yes when the file is no larger than CROP_MAX_SIDE on its longest side, or when the detector
+    finds exactly one face filling at least CROP_MIN_FILL of both sides (FER-2013 framing:
+    0.88). `detected_in` is the size of the image the boxes are in (a shrunk working copy), if
+    it differs from the file's `size`.
     """
     width, height = size
     if max(width, height) <= CROP_MAX_SIDE:
@@ -166,7 +172,8 @@ def is_face_crop(size: tuple[int, int], detections: list[Detection]) -> bool:
     if len(detections) != 1:
         return False
     _, _, w, h = detections[0].box
-    return w >= CROP_MIN_FILL * width and h >= CROP_MIN_FILL * height
+    box_w, box_h = detected_in or size
+    return w >= CROP_MIN_FILL * box_w and h >= CROP_MIN_FILL * box_h
 
 
 def measure(

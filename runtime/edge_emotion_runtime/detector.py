@@ -94,6 +94,14 @@ class Detection:
         x, y, w, h = self.box
         return (x + w / 2, y + h / 2)
 
+    def scaled(self, sx: float, sy: float) -> Detection:
+        """The same detection in an image scaled by (sx, sy) (working copy -> original file)."""
+        if sx == 1.0 and sy == 1.0:
+            return self
+        x, y, w, h = self.box
+        points = tuple((px * sx, py * sy) for px, py in self.keypoints)
+        return Detection((x * sx, y * sy, w * sx, h * sy), self.score, points)
+
     def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) in whole pixels, clipped to a width x height image."""
         x, y, w, h = self.box
@@ -118,7 +126,13 @@ def letterbox(image: Image.Image, size: int) -> tuple[np.ndarray, Letterbox]:
     new_w, new_h = max(1, round(width * factor)), max(1, round(height * factor))
     if image.mode != "RGB":
         image = image.convert("RGB")
-    resized = image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    # An integer box reduce first, to no less than twice the input side, then bilinear: the
+    # same antialiasing for a fraction of the cost of one large bilinear resize (0.2-0.4 ms
+    # instead of 1.2-1.5 ms for a 640 px photo, as much as the model itself).
+    factor = max(width, height) // (2 * size)
+    if factor >= 2:
+        image = image.reduce(factor)
+    resized = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
     canvas = np.zeros((size, size, 3), dtype=np.float32)
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = np.asarray(resized, dtype=np.float32)
@@ -225,15 +239,9 @@ class FaceDetector:
         spec = DETECTORS[name]
         model_path = Path(path) if path is not None else bundled.detector_path(spec)
         chosen = backends.resolve(backend)
-        try:
-            interpreter = chosen.create(
-                str(model_path), threads=threads, use_xnnpack=use_xnnpack, quiet=quiet
-            )
-        except (ValueError, RuntimeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelError(
-                f"{model_path}: {chosen.name} cannot load this detector ({first})"
-            ) from None
+        interpreter = chosen.open(
+            model_path, threads=threads, use_xnnpack=use_xnnpack, quiet=quiet, what="detector"
+        )
         shape = tuple(int(d) for d in interpreter.get_input_details()[0]["shape"])
         widths = sorted(int(d["shape"][-1]) for d in interpreter.get_output_details())
         if shape != (1, spec.input_size, spec.input_size, 3) or widths != [1, 16]:

@@ -29,3 +29,7 @@ class BackendError(EdgeEmotionError):
     """No usable TFLite interpreter (or the one asked for is not installed)."""
 
     exit_code = 2
+
+
+class OutputError(EdgeEmotionError):
+    """Results cannot be written (stdout full or closed): the run cannot report anything more."""

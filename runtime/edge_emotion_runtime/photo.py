@@ -20,8 +20,16 @@ from edge_emotion_runtime.classifier import Classifier, ModelWarning, Prediction
 from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, face_pixels, framings_from_metadata
 from edge_emotion_runtime.crop import is_face_crop as _is_face_crop
 from edge_emotion_runtime.detector import Detection, FaceDetector
-from edge_emotion_runtime.errors import ImageError, ModelError, UsageError
-from edge_emotion_runtime.preprocess import MAX_PIXELS, image_to_pixels, load_image, to_rgb
+from edge_emotion_runtime.errors import ModelError, UsageError
+from edge_emotion_runtime.preprocess import (
+    MAX_PIXELS,
+    PHOTO_LONG_SIDE,
+    from_array,
+    image_to_pixels,
+    load_image,
+    original_size,
+    to_rgb,
+)
 
 DETECT_MODES: tuple[str, ...] = ("auto", "always", "never")
 
@@ -185,21 +193,45 @@ class PhotoClassifier:
             raise UsageError("this PhotoClassifier was loaded without a face detector")
         path = str(source) if isinstance(source, (str, os.PathLike)) else None
         start = time.perf_counter()
-        image = self._decode(source)
-        decoded = time.perf_counter()
+        image = self.decode(source)
+        return self.analyze_image(image, path, detect, (time.perf_counter() - start) * 1000.0)
+
+    def analyze_image(
+        self,
+        image: Image.Image,
+        path: str | None = None,
+        detect: str = "auto",
+        decode_ms: float = 0.0,
+    ) -> PhotoResult:
+        """`analyze` for an image `decode` already returned (e.g. decoded on another thread
+        while the interpreters ran); boxes come back in the original file's pixels."""
+        if detect not in DETECT_MODES:
+            raise UsageError(f"detect must be one of {', '.join(DETECT_MODES)}, got {detect!r}")
+        if detect != "never" and self.detector is None:
+            raise UsageError("this PhotoClassifier was loaded without a face detector")
+        start = time.perf_counter()
+        size = original_size(image)
         if detect == "never":
-            face = self._classify_whole(image)
-            return self._result(path, image, (face,), True, start, decoded, decoded)
+            face = self._classify_whole(image, size)
+            return _result(path, size, (face,), True, decode_ms, start, start)
         rgb = to_rgb(image, self.classifier.spec.alpha_background, path or "<image>")
         assert self.detector is not None
         detections = self.detector.detect(rgb)
         detected = time.perf_counter()
-        if detect == "auto" and _is_face_crop(image.size, detections):
-            face = self._classify_whole(image, detections[0].score if detections else None)
-            return self._result(path, image, (face,), True, start, decoded, detected)
-        faces = [self._classify_face(rgb, d) for d in detections]
+        if detect == "auto" and _is_face_crop(size, detections, image.size):
+            face = self._classify_whole(image, size, detections[0].score if detections else None)
+            return _result(path, size, (face,), True, decode_ms, start, detected)
+        scale = (size[0] / image.width, size[1] / image.height)
+        faces = [self._classify_face(rgb, d, size, scale) for d in detections]
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
-        return self._result(path, image, tuple(faces), False, start, decoded, detected)
+        return _result(path, size, tuple(faces), False, decode_ms, start, detected)
+
+    def decode(self, source: Any) -> Image.Image:
+        """The working copy of a photo (path, bytes, PIL image or uint8 array): upright, long
+        side shrunk to no less than PHOTO_LONG_SIDE; `analyze_image` takes it."""
+        if isinstance(source, np.ndarray):
+            source = from_array(source)
+        return load_image(source, max_pixels=self.max_pixels, keep=PHOTO_LONG_SIDE)
 
     def detect_faces(self, image: Image.Image) -> list[Detection]:
         """The raw detections of a decoded image (for callers that crop on their own)."""
@@ -208,26 +240,19 @@ class PhotoClassifier:
         return self.detector.detect(image)
 
     # ------------------------------------------------------------------ internals
-    def _decode(self, source: Any) -> Image.Image:
-        if isinstance(source, np.ndarray):
-            if source.dtype != np.uint8 or source.ndim not in (2, 3):
-                raise ImageError(
-                    "<array>: expected uint8 HxW or HxWxC pixels, got "
-                    f"{source.dtype} {source.shape}"
-                )
-            arr = source[:, :, 0] if source.ndim == 3 and source.shape[2] == 1 else source
-            try:
-                source = Image.fromarray(arr)
-            except (TypeError, ValueError) as err:
-                raise ImageError(f"<array>: not an image array ({err})") from None
-        return load_image(source, max_pixels=self.max_pixels)
-
-    def _classify_whole(self, image: Image.Image, score: float | None = None) -> Face:
+    def _classify_whole(
+        self, image: Image.Image, size: tuple[int, int], score: float | None = None
+    ) -> Face:
         pixels = image_to_pixels(image, self.classifier.spec)
-        width, height = image.size
-        return _face(self.classifier.predict(pixels), (0, 0, width, height), score)
+        return _face(self.classifier.predict(pixels), (0, 0, *size), score)
 
-    def _classify_face(self, rgb: Image.Image, detection: Detection) -> Face:
+    def _classify_face(
+        self,
+        rgb: Image.Image,
+        detection: Detection,
+        size: tuple[int, int],
+        scale: tuple[float, float],
+    ) -> Face:
         assert self.framing is not None and self.detector is not None
         if not self.framing_recorded and not self._warned:
             # Said once, and only when a detected face is actually cropped.
@@ -239,27 +264,26 @@ class PhotoClassifier:
                 stacklevel=4,
             )
         pixels = face_pixels(rgb, detection, self.framing, self.classifier.spec)
-        box = detection.clipped_box(*rgb.size)
+        box = detection.scaled(*scale).clipped_box(*size)
         return _face(self.classifier.predict(pixels), box, detection.score)
 
-    @staticmethod
-    def _result(
-        path: str | None,
-        image: Image.Image,
-        faces: tuple[Face, ...],
-        whole: bool,
-        start: float,
-        decoded: float,
-        detected: float,
-    ) -> PhotoResult:
-        end = time.perf_counter()
-        timings = Timings(
-            decode=(decoded - start) * 1000.0,
-            detect=(detected - decoded) * 1000.0,
-            classify=(end - detected) * 1000.0,
-        )
-        width, height = image.size
-        return PhotoResult(path, width, height, faces, whole, timings)
+
+def _result(
+    path: str | None,
+    size: tuple[int, int],
+    faces: tuple[Face, ...],
+    whole: bool,
+    decode_ms: float,
+    start: float,
+    detected: float,
+) -> PhotoResult:
+    end = time.perf_counter()
+    timings = Timings(
+        decode=decode_ms,
+        detect=(detected - start) * 1000.0,
+        classify=(end - detected) * 1000.0,
+    )
+    return PhotoResult(path, size[0], size[1], faces, whole, timings)
 
 
 def _face(prediction: Prediction, box: tuple[int, int, int, int], score: float | None) -> Face:

@@ -8,6 +8,7 @@ shapes the result is in `PreprocessSpec`, which is embedded in each exported mod
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import asdict, dataclass
@@ -23,6 +24,15 @@ ImageSource = str | os.PathLike | bytes | Image.Image
 
 # Decompression-bomb guard: far above any face photo, far below what exhausts a small device.
 MAX_PIXELS = 40_000_000
+# Photos are decoded to a working copy whose long side is at least this (JPEG DCT-domain
+# "draft" scaling, then an integer box reduce): the short-range detector finds faces down to
+# ~16% of the long side, and such a face still has ~200 px for a 48 px model input. Decoding a
+# 12 MP JPEG this way skips most of the IDCT work and memory.
+PHOTO_LONG_SIDE = 1280
+# `image.info` key of the (EXIF-upright) size of the file, when `keep` let the decoder shrink it.
+ORIGINAL_SIZE = "edge_emotion_original_size"
+# Rows of a 16-bit image converted to 8 bits at a time (bounds the temporary int32 buffer).
+_CHUNK_ROWS = 128
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 _RESAMPLE = {
@@ -74,6 +84,18 @@ class PreprocessSpec:
         return cls(**known)
 
 
+def from_array(array: np.ndarray, expected: str = "uint8 HxW or HxWxC pixels") -> Image.Image:
+    """A uint8 HxW / HxWxC (C = 1, 3 or 4) array as a PIL image, or one `ImageError`."""
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise ImageError(f"<array>: expected {expected}, got {array.dtype} {array.shape}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    try:
+        return Image.fromarray(array)
+    except (TypeError, ValueError) as err:
+        raise ImageError(f"<array>: not an image array ({err})") from None
+
+
 def _describe(source: ImageSource) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
@@ -82,8 +104,24 @@ def _describe(source: ImageSource) -> str:
     return "<image>"
 
 
-def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode fully (first frame of animations), upright per EXIF, or raise one `ImageError`.
+def original_size(image: Image.Image) -> tuple[int, int]:
+    """The size of the file `image` was decoded from (upright), before any `keep` shrinking."""
+    size = image.info.get(ORIGINAL_SIZE)
+    return tuple(size) if size else image.size  # type: ignore[return-value]
+
+
+def load_image(
+    source: ImageSource,
+    max_pixels: int = MAX_PIXELS,
+    keep: tuple[int, int] | int | None = None,
+) -> Image.Image:
+    """Decode (first frame of animations), upright per EXIF, or raise one `ImageError`.
+
+    `keep`: the decoder may shrink the image as long as it stays at least this large: (w, h)
+    both sides, or an int for the long side. JPEGs then decode at 1/2, 1/4 or 1/8 scale in the
+    DCT domain (Pillow's draft mode) and any format is box-reduced by an integer factor. Every
+    caller that prepares a model input passes the same `keep` for the same purpose, so
+    training and device see the same pixels.
 
     Returns a new image that owns its pixels (the file is closed). Every failure a malformed
     file can provoke inside Pillow becomes an ImageError: plugins raise many exception types
@@ -91,7 +129,7 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
     """
     name = _describe(source)
     if isinstance(source, Image.Image):
-        return _decode(source, name, max_pixels)
+        return _decode(source, name, max_pixels, keep)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
@@ -122,7 +160,7 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
     except Exception as err:
         raise ImageError(f"{name}: malformed image header ({_reason(err)})") from None
     with opened:
-        return _decode(opened, name, max_pixels)
+        return _decode(opened, name, max_pixels, keep)
 
 
 def _reason(err: BaseException) -> str:
@@ -130,7 +168,20 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
 
 
-def _decode(image: Image.Image, name: str, max_pixels: int) -> Image.Image:
+def _target(size: tuple[int, int], keep: tuple[int, int] | int | None) -> tuple[int, int] | None:
+    """The smallest (w, h) the image may be shrunk to, or None to keep it as it is."""
+    if keep is None:
+        return None
+    width, height = size
+    if isinstance(keep, int):
+        factor = keep / max(width, height)
+        return (math.ceil(width * factor), math.ceil(height * factor))
+    return keep
+
+
+def _decode(
+    image: Image.Image, name: str, max_pixels: int, keep: tuple[int, int] | int | None = None
+) -> Image.Image:
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(
@@ -139,13 +190,24 @@ def _decode(image: Image.Image, name: str, max_pixels: int) -> Image.Image:
         )
     if width < 1 or height < 1:
         raise ImageError(f"{name}: image has no pixels ({width}x{height})")
+    target = _target((width, height), keep)
     try:
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
+        if target and image.format == "JPEG" and image.mode in ("L", "RGB", "CMYK", "YCbCr"):
+            image.draft(image.mode, target)  # DCT-domain downscale, never below `target`
         image.load()
+        if target:
+            factor = min(image.width // target[0], image.height // target[1])
+            if factor >= 2:
+                # 16-bit and float images become 8-bit first (Pillow cannot reduce them), so
+                # nothing larger than the decoded file plus one byte per pixel is ever held.
+                image = _to_8bit(image).reduce(factor)
+        shrunk = image.size
         # Always a new image (a copy when there is no EXIF orientation), so the caller's file
         # can be closed.
-        return ImageOps.exif_transpose(image)
+        upright = ImageOps.exif_transpose(image)
+        swapped = upright.size != shrunk
+        upright.info[ORIGINAL_SIZE] = (height, width) if swapped else (width, height)
+        return upright
     except Image.DecompressionBombError:
         raise ImageError(f"{name}: image too large (decompression-bomb guard)") from None
     except MemoryError:
@@ -155,15 +217,28 @@ def _decode(image: Image.Image, name: str, max_pixels: int) -> Image.Image:
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
-    """Map 16/32-bit integer and float images onto 0..255 before any colour conversion."""
-    if image.mode in _SIXTEEN_BIT_MODES:
-        arr = np.asarray(image, dtype=np.float64)
-        arr = np.clip(arr, 0, 65535) / 257.0
-        return Image.fromarray(np.rint(arr).astype(np.uint8))
-    if image.mode == "F":
-        arr = np.clip(np.asarray(image, dtype=np.float64), 0, 255)
-        return Image.fromarray(np.rint(arr).astype(np.uint8))
-    return image
+    """Map 16/32-bit integer and float images onto 0..255 before any colour conversion.
+
+    Integer arithmetic, a band of rows at a time: round(v / 257) == (v + 128) // 257 for every
+    v in 0..65535 (no ties), so the result is exact while the temporary buffer stays small (a
+    6300x6300 16-bit PNG peaked at 793 MB through float64 before).
+    """
+    if image.mode not in (*_SIXTEEN_BIT_MODES, "F"):
+        return image
+    width, height = image.size
+    out = np.empty((height, width), dtype=np.uint8)
+    for top in range(0, height, _CHUNK_ROWS):
+        rows = slice(top, min(height, top + _CHUNK_ROWS))
+        band = np.asarray(image.crop((0, rows.start, width, rows.stop)))
+        if image.mode == "F":
+            out[rows] = np.rint(np.clip(band, 0, 255)).astype(np.uint8)
+        else:
+            wide = band.astype(np.int32)  # in place from here: one temporary per band
+            np.clip(wide, 0, 65535, out=wide)
+            wide += 128
+            wide //= 257
+            out[rows] = wide
+    return Image.fromarray(out)
 
 
 def _drop_alpha(image: Image.Image, background: int) -> Image.Image:
@@ -203,8 +278,13 @@ def image_to_pixels(image: Image.Image, spec: PreprocessSpec, name: str = "<imag
 def to_pixels(
     source: ImageSource, spec: PreprocessSpec, max_pixels: int = MAX_PIXELS
 ) -> np.ndarray:
-    """Decode, orient, convert mode and resize: uint8 array of shape `spec.shape`."""
-    image = load_image(source, max_pixels=max_pixels)
+    """Decode, orient, convert mode and resize: uint8 array of shape `spec.shape`.
+
+    Decodes through the same working copy as photos (`PHOTO_LONG_SIDE`), so a large face crop
+    becomes the same tensor whether it is classified whole by `edge-emotion-run`, by
+    `Classifier.predict`, or seen in training.
+    """
+    image = load_image(source, max_pixels=max_pixels, keep=PHOTO_LONG_SIDE)
     return image_to_pixels(image, spec, _describe(source))
 
 

@@ -42,6 +42,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
+from edge_emotion_runtime.options import add_pipeline_options, positive_int
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +57,6 @@ SMOOTHING_KINDS: tuple[str, ...] = ("ema", "window", "none")
 CAMERA_MAX_FAILED_READS = 50
 # Frame rate assumed for writing when the source does not report one (many webcams).
 FALLBACK_FPS = 30.0
-MAX_THREADS = 64  # as edge-emotion-run
 
 
 class VideoError(EdgeEmotionError):
@@ -986,23 +986,6 @@ def annotated_path(value: str | os.PathLike[str], spec: SourceSpec) -> Path:
 
 
 # ------------------------------------------------------------------------------ command line
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _threads(text: str) -> int:
-    value = _positive_int(text)
-    if value > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"at most {MAX_THREADS}, got {value}")
-    return value
-
-
 def _alpha(text: str) -> float:
     try:
         value = float(text)
@@ -1021,45 +1004,8 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
     --backend, --no-xnnpack, --json, --annotate, --detect and --verbose (`edge-emotion-run`);
     `video_main` reads all of them from the namespace by those names.
     """
-    from edge_emotion_runtime.backends import BACKEND_CHOICES
-
     if common:
-        parser.add_argument(
-            "--model",
-            "-m",
-            metavar="PATH",
-            help="a .tflite emotion model (default: $EDGE_EMOTION_MODEL, else the bundled model)",
-        )
-        parser.add_argument(
-            "--detector",
-            choices=("short", "full"),
-            default="short",
-            help="BlazeFace range: short (faces within ~2 m, default) or full",
-        )
-        parser.add_argument(
-            "--detect",
-            choices=("auto", "always", "never"),
-            default="auto",
-            help="auto (default): detect faces, or classify a frame whole if it is one face "
-            "crop; always: detected faces only; never: classify every frame whole",
-        )
-        parser.add_argument(
-            "--threads",
-            "-t",
-            type=_threads,
-            default=None,
-            metavar="N",
-            help=f"interpreter threads, 1..{MAX_THREADS} (default: the interpreter's choice)",
-        )
-        parser.add_argument(
-            "--backend",
-            choices=BACKEND_CHOICES,
-            default="auto",
-            help="TFLite interpreter (default: auto)",
-        )
-        parser.add_argument(
-            "--no-xnnpack", action="store_true", help="disable the default XNNPACK delegate"
-        )
+        add_pipeline_options(parser)
         parser.add_argument(
             "--json",
             action="store_true",
@@ -1080,14 +1026,14 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
         )
     parser.add_argument(
         "--every",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="process every Nth frame (default: 1, all)",
     )
     parser.add_argument(
         "--max-frames",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="stop after N processed frames",
@@ -1107,7 +1053,7 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
     )
     parser.add_argument(
         "--window",
-        type=_positive_int,
+        type=positive_int,
         default=Smoothing.window,
         metavar="N",
         help=f"frames averaged by --smooth window (default: {Smoothing.window})",

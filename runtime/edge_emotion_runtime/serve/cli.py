@@ -17,16 +17,15 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 from edge_emotion_runtime import __version__
-from edge_emotion_runtime.backends import BACKEND_CHOICES
 from edge_emotion_runtime.bundled import MODEL_ENV
 from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
+from edge_emotion_runtime.options import add_pipeline_options, bounded
 
 TOKEN_ENV = "EDGE_EMOTION_TOKEN"
 INSTALL_HINT = (
     "edge-emotion-serve needs the serve extra: pip install 'edge-emotion-runtime[litert,serve]' "
     "(from a checkout: pip install './runtime[litert,serve]')"
 )
-MAX_THREADS = 64
 MAX_WORKERS = 64
 
 
@@ -43,32 +42,22 @@ def _parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1: this device only; 0.0.0.0 for the network)",
     )
-    parser.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000)")
-    parser.add_argument("--model", "-m", metavar="PATH", help="a .tflite emotion model")
     parser.add_argument(
-        "--detector",
-        choices=("short", "full"),
-        default="short",
-        help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
+        "--port", type=bounded(1, 65535), default=8000, help="TCP port (default 8000)"
+    )
+    add_pipeline_options(
+        parser, detect=False, threads_default=1, threads_help="1: the pool gives the parallelism"
     )
     parser.add_argument(
         "--workers",
-        type=_bounded(MAX_WORKERS),
+        type=bounded(1, MAX_WORKERS),
         default=min(2, os.cpu_count() or 1),
         metavar="N",
         help="interpreter pool size: photos analysed at once (default: min(2, CPUs))",
     )
     parser.add_argument(
-        "--threads",
-        "-t",
-        type=_bounded(MAX_THREADS),
-        default=1,
-        metavar="N",
-        help="threads per interpreter (default 1: the pool gives the parallelism)",
-    )
-    parser.add_argument(
         "--queue",
-        type=_non_negative,
+        type=bounded(0),
         default=16,
         metavar="N",
         help="requests that may wait for a worker; more are refused with 503 (default 16)",
@@ -93,15 +82,6 @@ def _parser() -> argparse.ArgumentParser:
         help=f"require 'Authorization: Bearer TOKEN' on /v1/* (default: ${TOKEN_ENV}, else none)",
     )
     parser.add_argument(
-        "--backend",
-        choices=BACKEND_CHOICES,
-        default="auto",
-        help="TFLite interpreter (default: auto = litert, tflite, then tensorflow)",
-    )
-    parser.add_argument(
-        "--no-xnnpack", action="store_true", help="disable the default XNNPACK delegate"
-    )
-    parser.add_argument(
         "--certfile", metavar="PEM", help="serve HTTPS with this certificate (phone cameras)"
     )
     parser.add_argument("--keyfile", metavar="PEM", help="the certificate's private key")
@@ -110,37 +90,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"edge-emotion-serve {__version__}")
     return parser
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-
-
-def _port(text: str) -> int:
-    value = _int(text)
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"must be 1..65535, got {value}")
-    return value
-
-
-def _bounded(limit: int):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> int:
-        value = _int(text)
-        if not 1 <= value <= limit:
-            raise argparse.ArgumentTypeError(f"must be 1..{limit}, got {value}")
-        return value
-
-    return parse
-
-
-def _non_negative(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
 
 
 def _positive_float(text: str) -> float:
