@@ -97,7 +97,6 @@ def benchmark_command(
         )
     check_output_dir(out or model[0] / "benchmark", "--out")
     options = BenchmarkOptions(
-        run_path=model[0],
         run_paths=tuple(model),
         names=tuple(name),
         data=data,

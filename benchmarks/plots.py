@@ -4,8 +4,8 @@
   so "smaller, faster, as accurate" reads as small dots to the left at the Keras height.
 - latency_distribution.png: box plot of every row's per-run latencies (log scale).
 
-With several runs in one document (`--model A --model B`) the colour is the run instead of the
-backend (the backend is in each point's label) and labels start with the run's name.
+With several runs in one document (`--model A --model B`) latency_vs_accuracy draws one panel per
+run (colour = backend throughout); the distribution plot colours by run and prefixes the run.
 """
 
 from __future__ import annotations
@@ -62,72 +62,100 @@ def _measured(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in doc["rows"] if r.get("status") == "ok" and r.get("latency")]
 
 
-def latency_vs_accuracy(doc: dict[str, Any], path: Path) -> Path:
-    plt = _pyplot()
-    rows = [r for r in _measured(doc) if r.get("metrics")]
-    runs = _run_names(doc)
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
-    first_threads = min((r["threads"] for r in rows if r["threads"]), default=None)
-    biggest = max((r.get("file_bytes") or 1 for r in rows), default=1)
+def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The points worth a label: every Keras row, and per variant the fastest TFLite row (any
+    backend and thread count, XNNPACK on where measured). The other rows stay unlabelled dots."""
+    best: dict[str, dict[str, Any]] = {}
+    out = [r for r in rows if r["kind"] != "tflite"]
+    for r in rows:
+        if r["kind"] != "tflite":
+            continue
+        seen = best.get(r["variant"])
+        key = (not r["xnnpack"], r["latency"]["p50_ms"])
+        if seen is None or key < (not seen["xnnpack"], seen["latency"]["p50_ms"]):
+            best[r["variant"]] = r
+    return out + list(best.values())
+
+
+def _panel(ax: Any, rows: list[dict[str, Any]], runs: list[str], biggest: int) -> None:
+    """One run's points; labels staggered above and below so neighbours do not overprint."""
+    chosen = {id(r) for r in _labelled(rows)}
     for r in rows:
         size = r.get("file_bytes") or 1
-        area = 40 + 900 * math.sqrt(size / biggest)
         hollow = r["kind"] == "tflite" and not r["xnnpack"]
-        color = _color(r, runs)
+        color = _color(r, [])
         ax.scatter(
             r["latency"]["p50_ms"],
             r["metrics"]["accuracy"],
-            s=area,
+            s=30 + 500 * math.sqrt(size / biggest),
             marker=_MARKERS.get(r["variant"], "o"),
-            alpha=0.55,
+            alpha=0.75 if id(r) in chosen else 0.25,
             facecolors="none" if hollow else color,
             edgecolors=color,
-            linewidths=1.5,
+            linewidths=1.2,
         )
-        if r["kind"] != "tflite" or (r["xnnpack"] and r["threads"] == first_threads):
-            ax.annotate(
-                _label(r, runs),
-                (r["latency"]["p50_ms"], r["metrics"]["accuracy"]),
-                fontsize=6,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
+    labelled = sorted((r for r in rows if id(r) in chosen), key=lambda r: r["latency"]["p50_ms"])
+    for i, r in enumerate(labelled):
+        dy = (18 + 14 * (i // 2 % 2)) * (1 if i % 2 == 0 else -1)
+        ax.annotate(
+            f"{r['label']}  {r['latency']['p50_ms']:.3g} ms",
+            (r["latency"]["p50_ms"], r["metrics"]["accuracy"]),
+            fontsize=7,
+            xytext=(0, dy),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if dy > 0 else "top",
+            arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.6},
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )
+    accuracies = [r["metrics"]["accuracy"] for r in rows]
+    low, high = min(accuracies), max(accuracies)
+    pad = max(0.004, (high - low) * 0.8)
+    ax.set_ylim(low - pad, high + pad)
     ax.set_xscale("log")
-    ax.set_xlabel("p50 latency per image, batch 1 (ms, log scale)")
-    if runs:
-        counts = ", ".join(f"{r['name']} {r['eval']['n']}" for r in doc["runs"])
-        ax.set_ylabel(f"accuracy (images: {counts})")
-    else:
-        ax.set_ylabel(f"accuracy ({doc['settings']['eval']['n']} images)")
-    ax.set_title("Latency vs accuracy (marker area ~ model file size; hollow = XNNPACK off)")
-    if runs:
-        handles = [
-            plt.Line2D(
-                [],
-                [],
-                marker="o",
-                color=_RUN_COLORS[i % len(_RUN_COLORS)],
-                linestyle="",
-                label=name,
-            )
-            for i, name in enumerate(runs)
-        ] + [
-            plt.Line2D([], [], marker=m, color="#777777", linestyle="", label=v)
-            for v, m in _MARKERS.items()
-            if any(r["variant"] == v for r in rows)
-        ]
-        if handles:
-            ax.legend(handles=handles, title="run / variant", loc="best", fontsize=8)
-    else:
-        handles = [
-            plt.Line2D([], [], marker="o", color=c, linestyle="", label=b)
-            for b, c in _COLORS.items()
-            if any(r["backend"] == b for r in rows)
-        ]
-        if handles:
-            ax.legend(handles=handles, title="backend", loc="best", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
+
+
+def latency_vs_accuracy(doc: dict[str, Any], path: Path) -> Path:
+    """One panel per run (their accuracies differ far more than their variants do); in each,
+    every row is a dot but only the Keras rows and each variant's fastest TFLite row are named."""
+    plt = _pyplot()
+    rows = [r for r in _measured(doc) if r.get("metrics")]
+    runs = _run_names(doc)
+    groups = [[r for r in rows if r.get("run") == name] for name in runs] if runs else [rows]
+    fig, axes = plt.subplots(
+        len(groups), 1, figsize=(10, 1.0 + 4.2 * len(groups)), dpi=110, squeeze=False
+    )
+    biggest = max((r.get("file_bytes") or 1 for r in rows), default=1)
+    lows = [r["latency"]["p50_ms"] for r in rows]
+    for i, (ax, group) in enumerate(zip(axes[:, 0], groups, strict=True)):
+        if group:
+            _panel(ax, group, runs, biggest)
+            ax.set_xlim(min(lows) / 1.6, max(lows) * 1.6)
+        if runs:
+            n = doc["runs"][i]["eval"]["n"]
+            ax.set_title(f"{runs[i]}: accuracy on {n} images", fontsize=10, loc="left")
+        else:
+            ax.set_title(f"accuracy on {doc['settings']['eval']['n']} images", fontsize=10)
+        ax.set_ylabel("accuracy")
+    axes[-1, 0].set_xlabel("p50 latency per image, batch 1 (ms, log scale)")
+    handles = [
+        plt.Line2D([], [], marker="o", color=c, linestyle="", label=b)
+        for b, c in _COLORS.items()
+        if any(r["backend"] == b for r in rows)
+    ] + [
+        plt.Line2D([], [], marker=m, color="#777777", linestyle="", label=v)
+        for v, m in _MARKERS.items()
+        if v != "keras" and any(r["variant"] == v for r in rows)
+    ]
+    if handles:  # below the panels, where no point or label can be
+        fig.legend(handles=handles, loc="lower center", fontsize=8, ncol=len(handles))
+    fig.suptitle(
+        "Latency vs accuracy: named = Keras and each variant's fastest TFLite row; "
+        "faint = other backends/threads; hollow = XNNPACK off; area ~ file size",
+        fontsize=9,
+    )
+    fig.tight_layout(rect=(0, 0.035 if handles else 0, 1, 1))
     _save(fig, path)
     plt.close(fig)
     return path

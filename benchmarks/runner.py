@@ -37,7 +37,8 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BenchmarkOptions:
-    run_path: Path
+    # The runs compared in one invocation (the first is the reference).
+    run_paths: tuple[Path, ...]
     data: Path | None = None
     threads: tuple[int, ...] = (1, 2)
     runs: int = 50
@@ -49,8 +50,6 @@ class BenchmarkOptions:
     isolation: str = "backend"  # or "row"
     command_line: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    # Several runs compared in one invocation (the first is the reference); empty: run_path only.
-    run_paths: tuple[Path, ...] = ()
     # Short names of the runs (default: each run directory's name).
     names: tuple[str, ...] = ()
     # Real photos for the photo-pipeline columns (None: photos.default_photo_dir()); timed
@@ -58,9 +57,9 @@ class BenchmarkOptions:
     photos: Path | None = None
     photo_runs: int = 5
 
-    @property
-    def paths(self) -> tuple[Path, ...]:
-        return self.run_paths or (self.run_path,)
+    def __post_init__(self) -> None:
+        if not self.run_paths:
+            raise ValueError("BenchmarkOptions needs at least one run")
 
 
 def _stderr(message: str) -> None:
@@ -474,7 +473,7 @@ def _check_options(opts: BenchmarkOptions) -> None:
         raise UsageError("--photo-runs must be >= 0")
     if opts.photos is not None and not opts.photos.is_dir():
         raise UsageError(f"--photos {opts.photos}: not a directory")
-    resolved = [p.resolve() for p in opts.paths]
+    resolved = [p.resolve() for p in opts.run_paths]
     if len(set(resolved)) != len(resolved):
         raise UsageError("the same run directory was given twice to --model")
 
@@ -490,9 +489,9 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
     from edge_emotion.benchmarks.compare import compare
 
     _check_options(opts)
-    names = run_names(opts.paths, opts.names)
+    names = run_names(opts.run_paths, opts.names)
     multi = len(names) > 1
-    opened = [RunDir.open(path) for path in opts.paths]  # every run valid before measuring
+    opened = [RunDir.open(path) for path in opts.run_paths]  # every run valid before measuring
     started = dt.datetime.now(dt.UTC)
     load_start = sysinfo.load_average()
     t0 = time.perf_counter()
@@ -598,8 +597,8 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
         interpreters.setdefault(key, env)
     infos = [r.info() for r in runs]
     first = {k: v for k, v in infos[0].items() if k not in ("name", "eval")}
-    first["path"] = str(opts.paths[0])
-    for info, path in zip(infos, opts.paths, strict=True):
+    first["path"] = str(opts.run_paths[0])
+    for info, path in zip(infos, opts.run_paths, strict=True):
         info["path"] = str(path)  # as given on the command line
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

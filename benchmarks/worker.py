@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -78,31 +79,6 @@ def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-class CaptureStderr:
-    """Capture what C++ code writes to file descriptor 2 (delegate logs) while still showing it."""
-
-    def __init__(self) -> None:
-        self.text = ""
-
-    def __enter__(self) -> CaptureStderr:
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        self._file = tempfile.TemporaryFile(mode="w+b")
-        os.dup2(self._file.fileno(), 2)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sys.stderr.flush()
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-        self._file.seek(0)
-        self.text = self._file.read().decode("utf-8", "replace")
-        self._file.close()
-        if self.text:
-            sys.stderr.write(self.text)
-            sys.stderr.flush()
 
 
 def time_calls(call: Callable[[], Any], warmup: int, runs: int) -> list[float]:
@@ -188,16 +164,6 @@ def xnnpack_info(log: str, interpreter: Any) -> dict[str, Any]:
     return info
 
 
-def _eval_chunks(
-    predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, chunk: int = 64
-) -> np.ndarray:
-    parts = [
-        np.asarray(predict(x[i : i + chunk]), dtype=np.float64).reshape(-1)
-        for i in range(0, len(x), chunk)
-    ]
-    return np.concatenate(parts) if parts else np.zeros(0)
-
-
 def _load_eval(job: dict[str, Any], spec: Any) -> tuple[np.ndarray | None, np.ndarray]:
     """(float32 eval inputs or None, one uint8 timing face (H,W,C), already resized)."""
     from edge_emotion_runtime.preprocess import scale
@@ -218,9 +184,10 @@ def measure_tflite(
     row: dict[str, Any], job: dict[str, Any], x: np.ndarray | None, one: np.ndarray
 ) -> dict[str, Any]:
     from edge_emotion_runtime.classifier import Classifier
+    from edge_emotion_runtime.native import capture_native
 
     result: dict[str, Any] = {}
-    with CaptureStderr() as cap:
+    with capture_native() as cap:
         start = time.perf_counter_ns()
         clf = Classifier.load(
             row["model_path"],
@@ -232,6 +199,9 @@ def measure_tflite(
         start = time.perf_counter_ns()
         clf.predict(one)
         result["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
+    if cap.text:  # delegate logs are parsed below and still shown
+        sys.stderr.write(cap.text)
+        sys.stderr.flush()
     result["backend_used"] = getattr(clf, "backend", row["backend"])
     interpreter = clf.interpreter
     result["xnnpack_delegate"] = xnnpack_info(cap.text, interpreter)
@@ -256,27 +226,38 @@ def measure_tflite(
         if found is not None:
             result["litert_benchmark"] = found
     if row.get("evaluate") and x is not None:
+        # In batches on an interpreter of its own: the latency interpreter above stays as timed.
         start = time.perf_counter_ns()
-        result["probs"] = _eval_chunks(clf.probabilities, x).tolist()
+        probs = _sibling("batched", "export").batch_probabilities(
+            row["model_path"],
+            x,
+            backend=row["backend"],
+            threads=row["threads"],
+            use_xnnpack=row["xnnpack"],
+        )
+        result["probs"] = probs.astype(np.float64).tolist()
         result["eval_s"] = (time.perf_counter_ns() - start) / 1e9
     if job.get("photos") and job.get("photo_runs", 0) > 0:
-        result["photo"] = _photos().measure(row, job["photos"], job["photo_runs"])
+        result["photo"] = _sibling("photos", "benchmarks").measure(
+            row, job["photos"], job["photo_runs"]
+        )
     return result
 
 
-def _photos() -> Any:
-    """benchmarks/photos.py, also when this file runs as a script in the tflite venv."""
+def _sibling(name: str, package: str) -> Any:
+    """edge_emotion.<package>.<name> (benchmarks/photos.py, export/batched.py), also when this
+    file runs as a script in the tflite venv, where it is loaded from the file next door."""
     try:
-        from edge_emotion.benchmarks import photos
+        return importlib.import_module(f"edge_emotion.{package}.{name}")
     except ImportError:
-        import importlib.util
-
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "photos.py")
-        spec = importlib.util.spec_from_file_location("_edge_emotion_bench_photos", path)
+        here = os.path.dirname(os.path.abspath(__file__))
+        folder = here if package == "benchmarks" else os.path.join(here, os.pardir, package)
+        path = os.path.join(folder, f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"_edge_emotion_{package}_{name}", path)
         assert spec is not None and spec.loader is not None
-        photos = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(photos)
-    return photos
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
 
 
 def _import_keras() -> tuple[Any, float]:
@@ -293,7 +274,6 @@ def measure_keras(
     job: dict[str, Any],
     x: np.ndarray | None,
     one: np.ndarray,
-    cache: dict[str, Any],
 ) -> dict[str, Any]:
     """Keras rows: `direct` is eager `model(x, training=False)`; `compiled` the same call traced
     once by `tf.function` with XLA (`jit_compile`, falling back to a plain graph where XLA
@@ -336,8 +316,10 @@ def measure_keras(
     result["first_inference_ms"] = (time.perf_counter_ns() - start) / 1e6
     result["latencies_ms"] = time_calls(lambda: call(one), job["warmup"], job["runs"])
     if row.get("evaluate") and x is not None:
+        from edge_emotion.training.predict import predict_probs
+
         start = time.perf_counter_ns()
-        result["probs"] = _eval_chunks(lambda b: np.asarray(model(b, training=False)), x).tolist()
+        result["probs"] = predict_probs(model, x).astype(np.float64).tolist()
         result["eval_s"] = (time.perf_counter_ns() - start) / 1e9
     import tensorflow as tf
 
@@ -345,7 +327,6 @@ def measure_keras(
         "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
     }
-    cache["keras"] = _version("keras")
     return result
 
 
@@ -378,7 +359,6 @@ def run_job(job_path: str, out: TextIO) -> int:
     spec = PreprocessSpec.from_dict(job["spec"])
     x, one = _load_eval(job, spec)
     missing: dict[str, str | None] = {}
-    cache: dict[str, Any] = {}
     for row in job["rows"]:
         backend = "keras" if row["kind"].startswith("keras") else row["backend"]
         base = {"row": row["id"], "env": environment(backend)}
@@ -390,7 +370,7 @@ def run_job(job_path: str, out: TextIO) -> int:
         print(f"worker: measuring {row['id']}", file=sys.stderr, flush=True)
         try:
             if backend == "keras":
-                figures = measure_keras(row, job, x, one, cache)
+                figures = measure_keras(row, job, x, one)
             else:
                 figures = measure_tflite(row, job, x, one)
         except Exception as err:

@@ -57,6 +57,12 @@ def export(
     threads: int | None = typer.Option(
         None, "--threads", help="Interpreter threads for validation."
     ),
+    strip: bool = typer.Option(
+        False,
+        "--strip",
+        help="Also write MODE.bare.tflite: the flatbuffer without embedded metadata "
+        "(microcontroller flows; the runtime then assumes defaults and warns).",
+    ),
 ) -> None:
     """Export a trained run to TFLite (float32/float16/dynamic/int8), validated against Keras."""
     from edge_emotion.errors import ValidationFailed
@@ -75,6 +81,7 @@ def export(
         validate=validate,
         quantizer=quantizer,
         threads=threads,
+        strip=strip,
     )
     report = export_run(model, options, echo=lambda msg: typer.echo(msg, err=True))
     typer.echo(render(report))

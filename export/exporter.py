@@ -24,6 +24,7 @@ from edge_emotion import __version__
 from edge_emotion.errors import UsageError
 from edge_emotion.export.calibration import CalibrationSet, build_calibration
 from edge_emotion.export.modelcard import (
+    BARE_SUFFIX,
     build_metadata,
     io_quantization,
     is_our_file,
@@ -54,20 +55,31 @@ def model_path(out_dir: Path, mode: ExportMode) -> Path:
     return out_dir / f"{mode.value}.tflite"
 
 
-def planned_outputs(out_dir: Path, modes: tuple[ExportMode, ...]) -> list[Path]:
+def bare_model_path(out_dir: Path, mode: ExportMode) -> Path:
+    """`--strip`'s bare flatbuffer (no metadata), for flows that cannot carry the archive."""
+    return out_dir / f"{mode.value}{BARE_SUFFIX}"
+
+
+def planned_outputs(
+    out_dir: Path, modes: tuple[ExportMode, ...], strip: bool = False
+) -> list[Path]:
     """Every file this export will write (and the only files --force may replace)."""
     paths: list[Path] = []
     for mode in modes:
         path = model_path(out_dir, mode)
         paths += [path, metadata_json_path(path)]
+        if strip:
+            paths.append(bare_model_path(out_dir, mode))
     return [*paths, out_dir / REPORT_FILE]
 
 
-def check_outputs(out_dir: Path, modes: tuple[ExportMode, ...], force: bool) -> None:
+def check_outputs(
+    out_dir: Path, modes: tuple[ExportMode, ...], force: bool, strip: bool = False
+) -> None:
     """Refuse to replace existing outputs without --force, and anything not ours even with it."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir}: exists and is not a directory")
-    existing = [p for p in planned_outputs(out_dir, modes) if p.exists()]
+    existing = [p for p in planned_outputs(out_dir, modes, strip) if p.exists()]
     if not existing:
         return
     if not force:
@@ -134,7 +146,7 @@ def export_run(
     io_type = IoType(options.io_type)
     out_dir = Path(options.out_dir) if options.out_dir is not None else run.export_dir
     check_output_dir(out_dir, "--out")
-    check_outputs(out_dir, modes, options.force)
+    check_outputs(out_dir, modes, options.force, options.strip)
     quantizer = quantizer or get_quantizer(options.quantizer)
     source = load_source(run)
     if not source.crop:
@@ -264,6 +276,9 @@ def _finish_mode(
     else:
         validation = Validation(status=Status.UNVALIDATED, max_drop=options.max_drop)
     file_bytes = write_model(final, flatbuffer, card(validation.to_dict(), validation.status.value))
+    bare = bare_model_path(out_dir, mode) if options.strip else None
+    if bare is not None:
+        write_atomic(bare, flatbuffer)
     return ExportResult(
         mode=mode,
         path=final,
@@ -277,7 +292,15 @@ def _finish_mode(
         validation=validation,
         converter=converter,
         seconds=seconds,
+        bare_path=bare,
     )
 
 
-__all__ = ["REPORT_FILE", "check_outputs", "export_run", "model_path", "planned_outputs"]
+__all__ = [
+    "REPORT_FILE",
+    "bare_model_path",
+    "check_outputs",
+    "export_run",
+    "model_path",
+    "planned_outputs",
+]

@@ -26,10 +26,14 @@ from edge_emotion_runtime.metadata import (
     QuantParams,
     embed,
     read_metadata,
+    strip,
     write_atomic,
 )
 from edge_emotion_runtime.preprocess import PreprocessSpec
 from edge_emotion_runtime.quantization import params_from_details
+
+# `export --strip` writes <mode>.bare.tflite: the flatbuffer alone, for microcontroller flows.
+BARE_SUFFIX = ".bare.tflite"
 
 
 def interpreter_for(flatbuffer: bytes) -> Any:
@@ -143,6 +147,10 @@ def _embedded_json(data: bytes) -> str:
 def is_our_file(path: Path) -> bool:
     """True if `path` was written by `edge-emotion export` (safe to replace with --force)."""
     try:
+        if path.name.endswith(BARE_SUFFIX):
+            # No metadata to recognise: ours when it is exactly our sibling model, stripped.
+            sibling = path.with_name(path.name[: -len(BARE_SUFFIX)] + ".tflite")
+            return is_our_file(sibling) and strip(sibling.read_bytes()) == path.read_bytes()
         if path.suffix == ".tflite":
             return read_metadata(path) is not None
         data = json.loads(path.read_text())

@@ -22,8 +22,6 @@ from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSIT
 from edge_emotion_runtime.metadata import sha256_file
 from edge_emotion_runtime.preprocess import PreprocessSpec
 
-PREDICT_BATCH = 256
-
 
 @dataclass(frozen=True)
 class SourceModel:
@@ -39,13 +37,10 @@ class SourceModel:
     crop: dict[str, Any] = field(default_factory=dict)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """P(positive class) from Keras for float32 inputs, fixed batch size, shape (N,)."""
-        if len(x) == 0:
-            return np.zeros((0,), dtype=np.float32)
-        out = self.model.predict(
-            np.asarray(x, dtype=np.float32), batch_size=PREDICT_BATCH, verbose=0
-        )
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+        """P(positive class) from Keras for float32 inputs, shape (N,)."""
+        from edge_emotion.training.predict import predict_probs
+
+        return predict_probs(self.model, x)
 
 
 def _is_sigmoid(layer: Any) -> bool:

@@ -95,6 +95,7 @@ class ExportOptions:
     splits: tuple[str, ...] = VALIDATION_SPLITS
     quantizer: str = "tflite_converter"
     threads: int | None = None  # interpreter threads used for validation
+    strip: bool = False  # also write <mode>.bare.tflite, the flatbuffer without metadata
 
     def __post_init__(self) -> None:
         if not self.modes:
@@ -182,6 +183,7 @@ class ExportResult:
     validation: Validation
     converter: str
     seconds: float
+    bare_path: Path | None = None  # `--strip`: the same flatbuffer without metadata
 
     @property
     def status(self) -> Status:
@@ -192,6 +194,7 @@ class ExportResult:
             "mode": self.mode.value,
             "path": str(self.path),
             "metadata_path": str(self.metadata_path),
+            "bare_path": str(self.bare_path) if self.bare_path else None,
             "bytes": self.bytes,
             "file_bytes": self.file_bytes,
             "ratio_to_float32": self.ratio_to_float32,

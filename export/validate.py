@@ -111,9 +111,12 @@ def validate_model(
 ) -> Validation:
     """Load `path` with the runtime Classifier, score every reference split, and judge it.
 
-    A model the runtime refuses to load fails validation
+    The Classifier checks the model and supplies labels and threshold; the splits are scored in
+    batches on a separate interpreter of the same backend (`batched`), which gives the same
+    probabilities several times faster. A model the runtime refuses to load fails validation
     (with the runtime's one-line reason) instead of aborting the whole export.
     """
+    from edge_emotion.export.batched import batch_probabilities
     from edge_emotion_runtime.classifier import Classifier
     from edge_emotion_runtime.errors import EdgeEmotionError
 
@@ -127,7 +130,7 @@ def validate_model(
     names = tuple(classifier.labels)
     comparisons = []
     for ref in refs:
-        probs = classifier.probabilities(ref.x)
+        probs = batch_probabilities(path, ref.x, backend=classifier.backend, threads=threads)
         comparisons.append(
             compare(ref.split, ref.labels, ref.keras_probs, probs, classifier.threshold, names)
         )

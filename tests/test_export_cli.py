@@ -525,3 +525,32 @@ def test_broken_model_fails_validation_exit_1_and_is_kept_marked_failed(
     report = json.loads((run / "export" / "export_report.json").read_text())
     assert report["status"] == "failed"
     assert report["results"]["float32"]["status"] == "failed"
+
+
+def test_strip_writes_a_bare_flatbuffer_the_runtime_loads_with_a_warning(
+    sharp_run, tmp_path, capsys
+):
+    from edge_emotion_runtime.classifier import Classifier, ModelWarning
+
+    out = tmp_path / "out"
+    args = ["export", "--model", str(sharp_run), "--quantize", "int8", "--strip", "--out", str(out)]
+    code, _, err = run_cli([*args, "--calibration-samples", CALIB], capsys)
+    assert code == 0, err
+    full, bare = out / "int8.tflite", out / "int8.bare.tflite"
+    assert read_metadata(bare) is None and not zipfile.is_zipfile(bare)
+    assert full.read_bytes().startswith(bare.read_bytes())
+    report = json.loads((out / "export_report.json").read_text())
+    assert report["results"]["int8"]["bare_path"] == str(bare)
+    with pytest.warns(ModelWarning, match="no embedded metadata"):
+        stripped = Classifier.load(bare, threads=1, quiet=True)
+    model = Classifier.load(full, threads=1, quiet=True)
+    pixels = np.random.default_rng(3).integers(0, 256, (5, *model.spec.shape), dtype=np.uint8)
+    assert [stripped.predict(p).p_happy for p in pixels] == [
+        model.predict(p).p_happy for p in pixels
+    ]
+    # Its own earlier bare file is replaced with --force; a foreign one never is.
+    code, _, err = run_cli([*args, "--calibration-samples", CALIB, "--force"], capsys)
+    assert code == 0, err
+    bare.write_bytes(b"not ours")
+    code, _, err = run_cli([*args, "--calibration-samples", CALIB, "--force"], capsys)
+    assert code == 2 and "int8.bare.tflite" in err

@@ -14,8 +14,8 @@ from edge_emotion.training.dataset import SplitData, load_folder, load_split
 from edge_emotion.training.framing import training_crop
 from edge_emotion.training.manifest import SPLITS
 from edge_emotion.training.metrics import binary_metrics
+from edge_emotion.training.predict import predict_probs
 from edge_emotion.training.tfenv import import_keras
-from edge_emotion.training.train import predict_probs
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD
 from edge_emotion_runtime.preprocess import PreprocessSpec
 

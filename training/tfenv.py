@@ -8,11 +8,8 @@ or EDGE_EMOTION_DEBUG is set.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -23,37 +20,23 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-@contextlib.contextmanager
-def _captured_stderr() -> Iterator[None]:
-    if os.environ.get("EDGE_EMOTION_DEBUG"):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        ok = False
-        try:
-            yield
-            ok = True
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            if not ok:
-                sink.seek(0)
-                sys.stderr.write(sink.read().decode(errors="replace"))
-
-
 @cache
 def import_tf() -> Any:
-    quiet_tensorflow()
-    with _captured_stderr():
-        import tensorflow as tf
+    from edge_emotion_runtime.native import capture_native
 
-        tf.get_logger().setLevel("ERROR")
-        tf.autograph.set_verbosity(0)
-        tf.config.list_physical_devices("GPU")  # probes CUDA once, noisily
+    quiet_tensorflow()
+    output = None
+    try:
+        with capture_native(enabled=not os.environ.get("EDGE_EMOTION_DEBUG")) as output:
+            import tensorflow as tf
+
+            tf.get_logger().setLevel("ERROR")
+            tf.autograph.set_verbosity(0)
+            tf.config.list_physical_devices("GPU")  # probes CUDA once, noisily
+    except BaseException:
+        if output is not None:
+            sys.stderr.write(output.text)  # the native lines explain a failed import
+        raise
     return tf
 
 

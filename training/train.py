@@ -37,6 +37,7 @@ from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import write_manifest
 from edge_emotion.training.metrics import binary_metrics
 from edge_emotion.training.models import Recipe, build_model, get_arch
+from edge_emotion.training.predict import predict_probs
 from edge_emotion.training.split import assign_splits
 from edge_emotion.training.tfenv import import_keras, import_tf
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
@@ -49,7 +50,6 @@ SYNTH_COUNT = 400  # images per class of the embedded default dataset
 SYNTH_IMAGE_SIZE = 128
 SYNTH_PHOTO_SIZE = 256  # whole synthetic photos of the default `--detect` dataset
 MAX_CACHE_BYTES = 6 * 1024**3  # decoded pixels are held in memory
-PREDICT_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -200,34 +200,17 @@ def _class_weights(labels: np.ndarray, mode: str) -> np.ndarray | None:
     return weights[labels]
 
 
-def _epoch_line_callback(total: int, progress: bool) -> Any:
+def _epoch_line_callback(total: int) -> Any:
     keras = import_keras()
 
     class EpochLine(keras.callbacks.Callback):
         """One line per epoch on stdout: train/val loss, accuracy, precision, recall, time.
 
-        With `progress` (a terminal), a bar within the epoch is redrawn in place on the same
-        line and replaced by the epoch's summary line when the epoch ends.
+        The bar within an epoch, on a terminal, is Keras's own (`fit(verbose=1)`).
         """
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self._start = time.perf_counter()
-            self._epoch = epoch
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if not progress:
-                return
-            steps = self.params.get("steps") or 0
-            done = batch + 1
-            filled = int(30 * done / steps) if steps else 0
-            bar = "=" * filled + "." * (30 - filled)
-            loss = (logs or {}).get("loss", float("nan"))
-            elapsed = time.perf_counter() - self._start
-            sys.stdout.write(
-                f"\r\033[Kepoch {self._epoch + 1}/{total} [{bar}] {done}/{steps or '?'}"
-                f"  loss {loss:.4f}  {elapsed:.0f}s"
-            )
-            sys.stdout.flush()
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
@@ -242,9 +225,8 @@ def _epoch_line_callback(total: int, progress: bool) -> Any:
                 )
 
             width = len(str(total))
-            clear = "\r\033[K" if progress else ""
             print(
-                f"{clear}epoch {epoch + 1:>{width}}/{total}  train {part('')}  |  "
+                f"epoch {epoch + 1:>{width}}/{total}  train {part('')}  |  "
                 f"val {part('val_')}  auc {logs.get('val_auc', float('nan')):.3f}  "
                 f"{seconds:.1f}s",
                 flush=True,
@@ -359,13 +341,6 @@ def _measure_framing(train_pixels: np.ndarray, crop: TrainingCrop | None) -> Fra
     for message in report.notes():
         note(message)
     return report
-
-
-def predict_probs(model: Any, x: np.ndarray) -> np.ndarray:
-    """P(labels[1]) for float32 inputs, in a fixed batch size so results are reproducible."""
-    if len(x) == 0:
-        return np.zeros((0,), dtype=np.float32)
-    return np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0)).reshape(-1)
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -553,13 +528,13 @@ def train(config: TrainConfig) -> TrainResult:
     try:
         progress = sys.stdout.isatty() if config.progress is None else config.progress
         callbacks = [
+            # Restores the best epoch's weights at the end whether or not it stopped early, so
+            # the model saved below is the best checkpoint; a ModelCheckpoint rewrote the whole
+            # model (up to 700 MB at 256x256) on every improving epoch only to be overwritten.
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=hp.patience, restore_best_weights=True
             ),
-            keras.callbacks.ModelCheckpoint(
-                str(tmp / MODEL_FILE), monitor="val_loss", save_best_only=True
-            ),
-            _epoch_line_callback(hp.epochs, progress),
+            _epoch_line_callback(hp.epochs),
         ]
         fit = model.fit(
             train_ds,
@@ -567,7 +542,7 @@ def train(config: TrainConfig) -> TrainResult:
             epochs=hp.epochs,
             callbacks=callbacks,
             shuffle=False,  # the tf.data pipeline shuffles
-            verbose=0,  # EpochLine prints the lines and, on a terminal, the bar
+            verbose=1 if progress else 0,  # Keras's bar on a terminal; EpochLine's lines always
         )
         history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
         epochs_run = len(history.get("loss", []))

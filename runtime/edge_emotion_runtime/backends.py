@@ -14,14 +14,13 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from edge_emotion_runtime.errors import BackendError, ModelError
+from edge_emotion_runtime.native import NativeOutput, capture_native
 
 BACKENDS: tuple[str, ...] = ("litert", "tflite", "tensorflow")
 BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
@@ -72,9 +71,9 @@ class Backend:
             kwargs["experimental_op_resolver_type"] = (
                 self.op_resolver_type.BUILTIN_WITHOUT_DEFAULT_DELEGATES
             )
-        native: list[str] = []
+        native = NativeOutput()
         try:
-            with _native_stderr(native, enabled=quiet), warnings.catch_warnings():
+            with capture_native(enabled=quiet) as native, warnings.catch_warnings():
                 # tf.lite.Interpreter warns that it is deprecated in favour of LiteRT on every
                 # construction; `resolve` already said so once.
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -82,11 +81,11 @@ class Backend:
                 interpreter = self.interpreter_class(**kwargs)
                 interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
-            detail = [line for line in native if not line.startswith("INFO:")]
+            detail = [line for line in native.lines if not line.startswith("INFO:")]
             if detail:
                 raise type(err)(f"{err}; {' '.join(detail[-2:])}") from None
             raise
-        for line in native:
+        for line in native.lines:
             if not line.startswith("INFO:"):
                 print(line, file=sys.stderr)
         return interpreter
@@ -110,29 +109,6 @@ class Backend:
             raise ModelError(
                 f"{model_path}: {self.name} cannot load this {what} ({first})"
             ) from None
-
-
-@contextmanager
-def _native_stderr(lines: list[str], *, enabled: bool) -> Iterator[None]:
-    """Capture what C++ code writes to file descriptor 2 into `lines` (no-op unless enabled)."""
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
 
 
 def _version(name: str, module: Any) -> str:
