@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,16 +188,24 @@ def batch_plan(global_batch: int, lr: float, workers: int) -> BatchPlan:
     return BatchPlan(global_batch, workers, global_batch / workers, lr)
 
 
+def _worker_folder(out: Path, task: ClusterTask, kind: str) -> Path:
+    digest = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:12]
+    name = f"edge-emotion-{kind}-{digest}-{task.task_type}{task.task_index}"
+    return Path(tempfile.gettempdir()) / name
+
+
 def backup_dir(out: Path, task: ClusterTask | None) -> Path:
     """Where this worker's `BackupAndRestore` state lives: a hidden sibling of the run directory
     on the chief, a folder in the system temp dir on the others (same path after a restart)."""
     if task is None or task.is_chief:
         return out.with_name(f".{out.name}.backup")
-    digest = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:12]
-    name = f"edge-emotion-backup-{digest}-{task.task_type}{task.task_index}"
-    return Path(tempfile.gettempdir()) / name
+    return _worker_folder(out, task, "backup")
 
 
-def worker_scratch() -> Path:
-    """A temporary folder for a non-chief worker's checkpoints (removed when it finishes)."""
-    return Path(tempfile.mkdtemp(prefix="edge-emotion-worker-"))
+def worker_scratch(out: Path, task: ClusterTask) -> Path:
+    """An empty temporary folder for a non-chief worker's checkpoints, removed when it finishes.
+    Its name is fixed, so a restart after the worker was killed also removes the old one."""
+    path = _worker_folder(out, task, "scratch")
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path

@@ -43,10 +43,19 @@ def _first(err: BaseException) -> str:
 
 def cluster_failure(err: BaseException, resume_hint: str) -> ClusterError:
     """The one line a user sees when a peer died or became unreachable mid-run."""
+    import re
+
+    text = str(err)
+    tasks = sorted(
+        set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", text.split("unhealthy")[-1]))
+    )
+    which = (
+        ", ".join(f"{job} {index}" for job, index in tasks) if "unhealthy" in text else "a worker"
+    )
     return ClusterError(
-        f"training stopped: a worker of the cluster failed or is unreachable "
-        f"({type(err).__name__}: {_first(err)[:200]}); restart every worker with the same "
-        f"command: {resume_hint}"
+        f"training stopped: {which} of the cluster failed or is unreachable "
+        f"(TensorFlow {type(err).__name__}); restart every worker with the same command: "
+        f"{resume_hint}"
     )
 
 

@@ -725,7 +725,8 @@ def train(config: TrainConfig) -> TrainResult:
     else:
         from edge_emotion.training.cluster import worker_scratch
 
-        tmp = worker_scratch()  # checkpoints of a non-chief worker: nowhere a user looks
+        assert task is not None
+        tmp = worker_scratch(out, task)  # a non-chief's checkpoints: nowhere a user looks
     try:
         progress = sys.stdout.isatty() if config.progress is None else config.progress
         line = _epoch_line_callback(hp.epochs, progress)
