@@ -1,4 +1,4 @@
-"""CLI commands of the training side: `train`, `evaluate` and `synth-data`.
+"""CLI commands of the training side: `train`, `evaluate`, `synth-data` and `prepare-data`.
 
 Heavy imports (TensorFlow, matplotlib) happen inside the commands so `edge-emotion --help` is fast.
 """
@@ -6,6 +6,8 @@ Heavy imports (TensorFlow, matplotlib) happen inside the commands so `edge-emoti
 from __future__ import annotations
 
 import json
+import os
+import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -28,6 +30,7 @@ class Strategy(StrEnum):
     auto = "auto"
     none = "none"
     mirrored = "mirrored"
+    multiworker = "multiworker"
 
 
 def train_command(
@@ -75,7 +78,16 @@ def train_command(
         ClassWeight.none, "--class-weight", help="Weight the loss to balance the classes."
     ),
     strategy: Strategy = typer.Option(
-        Strategy.auto, "--strategy", help="auto: MirroredStrategy only with more than one GPU."
+        Strategy.auto,
+        "--strategy",
+        help="auto: MirroredStrategy only with more than one GPU; multiworker: one process per "
+        "machine, cluster from TF_CONFIG, --batch-size is the global batch (README).",
+    ),
+    shards: Path | None = typer.Option(
+        None,
+        "--shards",
+        help="Stream TFRecord shards made by `edge-emotion prepare-data` instead of decoding "
+        "--data into memory (data larger than memory; same split and pixels).",
     ),
     detect: bool = typer.Option(
         False,
@@ -116,8 +128,19 @@ def train_command(
             strategy=strategy.value,
             detect=detect,
             detector=detector.value,
+            shards=shards,
         )
     )
+    if not result.chief:
+        typer.echo(
+            f"done: {result.epochs_run} epoch(s), best {result.best_epoch}, "
+            f"{result.seconds:.0f}s; this worker wrote nothing, the chief wrote the run directory"
+        )
+        # Leave at once, before the chief (which hosts the cluster's coordination service)
+        # shuts down: a slow TensorFlow teardown here would only log heartbeat errors.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     parts = []
     for split in ("val", "test"):
         m = result.metrics.get(split)
@@ -200,8 +223,49 @@ def synth_data_command(
     )
 
 
+def prepare_data_command(
+    data: Path = typer.Argument(..., help="Dataset folder or fer2013.csv (any train layout)."),
+    out: Path = typer.Option(..., "--out", help="Shards folder to create."),
+    image_size: int = typer.Option(256, "--image-size", help="Square input size in pixels."),
+    channels: int = typer.Option(3, "--channels", help="1 (grayscale) or 3 (RGB)."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the train/val/test split."),
+    detect: bool = typer.Option(
+        False, "--detect", help="Whole photos: store the crop of each photo's largest face."
+    ),
+    detector: Detector = typer.Option(
+        Detector.short, "--detector", help="Face detector for --detect: short or full range."
+    ),
+    shard_size: int = typer.Option(1000, "--shard-size", help="Images per shard file."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing shards folder."),
+) -> None:
+    """Decode, split and write a dataset once as TFRecord shards for `train --shards`."""
+    from edge_emotion.training.shards import PrepareConfig, prepare_data
+
+    report = prepare_data(
+        PrepareConfig(
+            data=data,
+            out=out,
+            image_size=image_size,
+            channels=channels,
+            seed=seed,
+            detect=detect,
+            detector=detector.value,
+            shard_size=shard_size,
+            force=force,
+        )
+    )
+    split = ", ".join(
+        f"{name} {report.counts[name]} in {report.files[name]} file(s)" for name in report.counts
+    )
+    typer.echo(
+        f"wrote {report.images} images ({split}; {report.bytes / 1e6:.1f} MB) to {report.out} "
+        f"in {report.seconds:.0f}s"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this sub-package's commands to the app."""
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
     app.command("synth-data")(synth_data_command)
+    app.command("prepare-data")(prepare_data_command)

@@ -74,6 +74,15 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices(parts)
     if shuffle:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    return batch_and_scale(ds, spec, batch_size=batch_size, seed=seed, augment=augment)
+
+
+def batch_and_scale(
+    ds: Any, spec: PreprocessSpec, *, batch_size: int, seed: int = 0, augment: bool = False
+) -> Any:
+    """Batch (uint8 pixels, labels[, weights]) elements, scale, optionally augment, prefetch:
+    the one tail of every training input, in memory or streamed from TFRecord shards."""
+    tf = import_tf()
     ds = ds.batch(batch_size)
 
     def _scale(x: Any, *rest: Any) -> tuple[Any, ...]:

@@ -114,7 +114,8 @@ def load_pretrain_pool(
         files = _images_in(dirs[key])
         paths += [f.relative_to(root).as_posix() for f in files]
         label_of += [classes.index(key)] * len(files)
-    pixels, hashes, kept, failures = decode(root, paths, spec, workers=workers)
+    result = decode(root, paths, spec, workers=workers)
+    pixels, hashes, kept, failures = result.pixels, result.hashes, result.kept, result.failures
     warn_unreadable(failures)
     held = set(held_out_hashes)
     train = set(train_hashes)

@@ -12,6 +12,8 @@ import re
 import shutil
 import sys
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,22 +36,24 @@ from edge_emotion.rundir import (
 from edge_emotion.training.console import first_few, note
 from edge_emotion.training.dataset import decode_candidates
 from edge_emotion.training.discovery import discover
-from edge_emotion.training.manifest import write_manifest
+from edge_emotion.training.manifest import Sample, write_manifest
 from edge_emotion.training.metrics import binary_metrics
 from edge_emotion.training.models import Recipe, build_model, get_arch
-from edge_emotion.training.predict import predict_probs
+from edge_emotion.training.predict import PREDICT_BATCH, predict_probs
 from edge_emotion.training.split import assign_splits
 from edge_emotion.training.tfenv import import_keras, import_tf
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
 from edge_emotion_runtime.preprocess import PreprocessSpec, scale
 
 if TYPE_CHECKING:
+    from edge_emotion.training.cluster import ClusterTask
     from edge_emotion.training.framing import FramingReport, TrainingCrop
 
 SYNTH_COUNT = 400  # images per class of the embedded default dataset
 SYNTH_IMAGE_SIZE = 128
 SYNTH_PHOTO_SIZE = 256  # whole synthetic photos of the default `--detect` dataset
 MAX_CACHE_BYTES = 6 * 1024**3  # decoded pixels are held in memory
+STRATEGIES = ("auto", "none", "mirrored", "multiworker")
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class TrainConfig:
     image_size: int = 256
     channels: int = 3
     class_weight: str = "none"  # "none" or "balanced"
-    strategy: str = "auto"  # "auto", "none" or "mirrored"
+    strategy: str = "auto"  # "auto", "none", "mirrored" or "multiworker" (TF_CONFIG)
     labels: tuple[str, ...] = DEFAULT_LABELS
     synth_count: int = SYNTH_COUNT
     workers: int | None = None
@@ -80,6 +84,8 @@ class TrainConfig:
     # Whole photos: train on the crop of each photo's largest face found by this detector.
     detect: bool = False
     detector: str = "short"
+    # TFRecord shards written by `prepare-data`, streamed instead of decoding `data` into memory.
+    shards: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class TrainResult:
     best_epoch: int
     seconds: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    chief: bool = True  # False on a non-chief worker of --strategy multiworker (wrote nothing)
 
 
 def resolve(config: TrainConfig) -> Recipe:
@@ -181,7 +188,7 @@ def _strategy(choice: str) -> Any:
             note(f"--strategy mirrored with {len(gpus)} GPU(s): replicas run on what is there")
         return tf.distribute.MirroredStrategy()
     if choice not in ("auto", "none", "mirrored"):
-        raise UsageError(f"--strategy must be auto, none or mirrored, got {choice!r}")
+        raise UsageError(f"--strategy must be auto, none or mirrored here, got {choice!r}")
     return tf.distribute.get_strategy()
 
 
@@ -204,17 +211,27 @@ def _epoch_line_callback(total: int) -> Any:
     keras = import_keras()
 
     class EpochLine(keras.callbacks.Callback):
-        """One line per epoch on stdout: train/val loss, accuracy, precision, recall, time.
+        """One line per epoch on stdout: train/val loss, accuracy, precision, recall, time; and
+        the batches each epoch ran (`steps`: streamed shards have no length known up front).
 
         The bar within an epoch, on a terminal, is Keras's own (`fit(verbose=1)`).
         """
 
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps: list[int] = []  # batches per epoch (global batches under a strategy)
+
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self._start = time.perf_counter()
+            self._batches = 0
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self._batches = batch + 1
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
             seconds = time.perf_counter() - self._start
+            self.steps.append(self._batches)
 
             def part(prefix: str) -> str:
                 return (
@@ -343,26 +360,53 @@ def _measure_framing(train_pixels: np.ndarray, crop: TrainingCrop | None) -> Fra
     return report
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Run a whole training job and return where its run directory is."""
-    started = time.perf_counter()
-    out = Path(config.out)
-    _prepare_out(out, config.force)
-    remove_stale_temps(out)
-    hp = resolve(config)
-    arch = get_arch(config.arch)
-    if config.channels not in (1, 3):
-        raise UsageError(f"--channels must be 1 or 3, got {config.channels}")
-    if not 8 <= config.image_size <= 1024:
-        raise UsageError(f"--image-size must be between 8 and 1024, got {config.image_size}")
-    if config.class_weight not in ("none", "balanced"):
-        raise UsageError(f"--class-weight must be none or balanced, got {config.class_weight!r}")
-    if config.strategy not in ("auto", "none", "mirrored"):
-        raise UsageError(f"--strategy must be auto, none or mirrored, got {config.strategy!r}")
-    spec = PreprocessSpec.square(config.image_size, config.channels)
-    arch.check(spec)
-    crop = _training_crop(config)
+@dataclass(frozen=True)
+class _Inputs:
+    """What `train` needs from the data, in memory or streamed from shards."""
 
+    train: Any  # tf.data of (float32 images, float32 labels[, weights]) batches
+    val: Any
+    n_train: int
+    counts: dict[str, list[int]]
+    samples: list[Sample]  # the split manifest
+    crop_section: dict[str, Any]  # config.json "crop"
+    data_section: dict[str, Any]  # config.json "data"
+    # (labels, P(labels[1])) of a split through a local model, or None when the split is empty
+    predict: Callable[[Any, str], tuple[np.ndarray, np.ndarray] | None]
+    # The decoded train split, for `--pretrain-data` (None for streamed shards).
+    train_pixels: np.ndarray | None = None
+    train_labels: np.ndarray | None = None
+
+
+def _print_split(counts: dict[str, list[int]], labels: tuple[str, ...]) -> None:
+    print(
+        "split: "
+        + "  ".join(
+            f"{name} {sum(c)} ({labels[0]} {c[0]} / {labels[1]} {c[1]})"
+            for name, c in counts.items()
+        ),
+        flush=True,
+    )
+
+
+def _print_balance(train_counts: list[int], config: TrainConfig) -> None:
+    ratio = max(train_counts) / max(1, min(train_counts))
+    weight_hint = (
+        ""
+        if config.class_weight == "balanced" or ratio < 1.2
+        else ("; consider --class-weight balanced")
+    )
+    print(
+        f"class balance (train): {config.labels[0]} {train_counts[0]}, {config.labels[1]} "
+        f"{train_counts[1]}, ratio {ratio:.2f}:1{weight_hint}",
+        flush=True,
+    )
+
+
+def _memory_inputs(
+    config: TrainConfig, spec: PreprocessSpec, crop: TrainingCrop | None, hp: Recipe
+) -> _Inputs:
+    """Decode every image into memory (the default path for data that fits)."""
     data_dir = (
         Path(config.data)
         if config.data is not None
@@ -376,7 +420,7 @@ def train(config: TrainConfig) -> TrainResult:
         raise DataError(
             f"{n_found} images at {spec.height}x{spec.width}x{spec.channels} need "
             f"{n_found * np.prod(spec.shape) / 1e9:.1f} GB of memory; use a smaller "
-            "--image-size"
+            "--image-size, or stream them: edge-emotion prepare-data, then train --shards"
         )
     cropping = f", cropping the largest face ({crop.detector}-range detector)" if crop else ""
     print(
@@ -417,50 +461,9 @@ def train(config: TrainConfig) -> TrainResult:
                 f"({len(decoded.candidates)} usable)"
             )
     counts = {name: np.bincount(lab[name], minlength=2).tolist() for name in lab}
-    print(
-        "split: "
-        + "  ".join(
-            f"{name} {len(lab[name])} ({config.labels[0]} {c[0]} / {config.labels[1]} {c[1]})"
-            for name, c in counts.items()
-        ),
-        flush=True,
-    )
+    _print_split(counts, config.labels)
     framing = _measure_framing(pix["train"], crop)
-    train_counts = counts["train"]
-    ratio = max(train_counts) / max(1, min(train_counts))
-    weight_hint = (
-        ""
-        if config.class_weight == "balanced" or ratio < 1.2
-        else ("; consider --class-weight balanced")
-    )
-    print(
-        f"class balance (train): {config.labels[0]} {train_counts[0]}, {config.labels[1]} "
-        f"{train_counts[1]}, ratio {ratio:.2f}:1{weight_hint}",
-        flush=True,
-    )
-
-    pool = None
-    if config.pretrain_data is not None:
-        from edge_emotion.training.pretrain import load_pretrain_pool
-
-        by_split: dict[str, set[str]] = {"train": set(), "val": set(), "test": set()}
-        for sample in split.samples:
-            by_split[sample.split].add(sample.sha256)
-        pool = load_pretrain_pool(
-            config.pretrain_data,
-            spec,
-            config.labels,
-            held_out_hashes=by_split["val"] | by_split["test"],
-            train_hashes=by_split["train"],
-            workers=config.workers,
-        )
-        print(
-            f"pretrain data: {pool.root} ({len(pool.paths)} extra images in "
-            f"{len(pool.classes) - 2} classes; dropped {pool.dropped_held_out} held-out "
-            f"(val/test) copies, {pool.dropped_in_train} copies of train images, "
-            f"{pool.dropped_duplicates} duplicates)",
-            flush=True,
-        )
+    _print_balance(counts["train"], config)
 
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
@@ -479,18 +482,293 @@ def train(config: TrainConfig) -> TrainResult:
     )
     val_ds = make_dataset(pix["val"], lab["val"], spec, batch_size=hp.batch_size)
 
-    strategy = _strategy(config.strategy)
+    def predict(model: Any, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if not len(lab[name]):
+            return None
+        return lab[name], predict_probs(model, scale(pix[name], spec))
+
+    return _Inputs(
+        train=train_ds,
+        val=val_ds,
+        n_train=len(lab["train"]),
+        counts=counts,
+        samples=split.samples,
+        train_pixels=pix["train"],
+        train_labels=lab["train"],
+        crop_section=framing.section(),
+        data_section={
+            "root": str(found.root),
+            "layout": found.layout,
+            "synthetic": config.data is None,
+            "images": len(decoded.candidates),
+            "unreadable_skipped": len(decoded.failures),
+            "no_face_skipped": len(decoded.no_face),
+            "no_face_files": decoded.no_face,
+            "duplicate_images": split.duplicate_images,
+            "duplicate_groups": split.duplicate_groups,
+            "split_counts": counts,
+        },
+        predict=predict,
+    )
+
+
+def _shard_inputs(
+    config: TrainConfig,
+    spec: PreprocessSpec,
+    crop: TrainingCrop | None,
+    hp: Recipe,
+    workers: int,
+) -> _Inputs:
+    """Stream TFRecord shards written by `prepare-data` (data larger than memory)."""
+    from edge_emotion.training import shards as shard_io
+
+    assert config.shards is not None
+    shards = shard_io.open_shards(config.shards)
+    shards.check(spec, crop, config.labels)
+    meta_data = shards.data
+    print(
+        f"data: {shards.path} (TFRecord shards of {meta_data['root']}, {meta_data['images']} "
+        f"images at {spec.height}x{spec.width}x{spec.channels}, split seed {shards.meta['seed']}"
+        f"); streaming",
+        flush=True,
+    )
+    counts = {name: shards.class_counts(name) for name in ("train", "val", "test")}
+    _print_split(counts, config.labels)
+    _print_balance(counts["train"], config)
+    if config.class_weight not in ("none", "balanced"):
+        raise UsageError(f"--class-weight must be none or balanced, got {config.class_weight!r}")
+    weights = shard_io.class_weights(counts["train"]) if config.class_weight == "balanced" else None
+    keras = import_keras()
+    keras.utils.set_random_seed(config.seed)
+    train_ds = shard_io.stream(
+        shards,
+        "train",
+        batch_size=hp.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        augment=hp.augment,
+        weights=weights,
+        workers=workers,
+    )
+    val_ds = shard_io.stream(shards, "val", batch_size=hp.batch_size, workers=workers)
+
+    def predict(model: Any, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if not shards.count(name):
+            return None
+        return shard_io.predict_split(model, shards, name, PREDICT_BATCH)
+
+    return _Inputs(
+        train=train_ds,
+        val=val_ds,
+        n_train=shards.count("train"),
+        counts=counts,
+        samples=shards.samples(),
+        crop_section=shards.crop_section,
+        data_section={
+            **meta_data,
+            "synthetic": False,
+            "shards": str(shards.path.resolve()),
+            "split_seed": shards.meta["seed"],
+        },
+        predict=predict,
+    )
+
+
+def _pretrain_pool(config: TrainConfig, spec: PreprocessSpec, samples: list[Sample]) -> Any:
+    """The `--pretrain-data` images, minus any whose content is in the happy/sad data (val/test
+    copies would leak into evaluation), or None without the option."""
+    if config.pretrain_data is None:
+        return None
+    from edge_emotion.training.pretrain import load_pretrain_pool
+
+    by_split: dict[str, set[str]] = {"train": set(), "val": set(), "test": set()}
+    for sample in samples:
+        by_split[sample.split].add(sample.sha256)
+    pool = load_pretrain_pool(
+        config.pretrain_data,
+        spec,
+        config.labels,
+        held_out_hashes=by_split["val"] | by_split["test"],
+        train_hashes=by_split["train"],
+        workers=config.workers,
+    )
+    print(
+        f"pretrain data: {pool.root} ({len(pool.paths)} extra images in "
+        f"{len(pool.classes) - 2} classes; dropped {pool.dropped_held_out} held-out "
+        f"(val/test) copies, {pool.dropped_in_train} copies of train images, "
+        f"{pool.dropped_duplicates} duplicates)",
+        flush=True,
+    )
+    return pool
+
+
+def _cluster_task(config: TrainConfig) -> ClusterTask | None:
+    """This process's task for `--strategy multiworker` (TF_CONFIG checked first), else None."""
+    from edge_emotion.training.cluster import TF_CONFIG, task_from_env
+
+    if config.strategy == "multiworker":
+        return task_from_env()
+    if os.environ.get(TF_CONFIG):
+        note(f"{TF_CONFIG} is set but --strategy is {config.strategy}: training here only")
+    return None
+
+
+def _fingerprint(config: TrainConfig, hp: Recipe) -> dict[str, Any]:
+    """What must not change for a restarted worker to resume from its backup."""
+    return {
+        "arch": config.arch,
+        "recipe": asdict(hp),
+        "seed": config.seed,
+        "image_size": config.image_size,
+        "channels": config.channels,
+        "class_weight": config.class_weight,
+        "data": str(config.data) if config.data is not None else None,
+        "shards": str(Path(config.shards).resolve()) if config.shards is not None else None,
+        "detect": config.detect,
+        "detector": config.detector,
+    }
+
+
+BACKUP_RUN_FILE = "edge-emotion-run.json"  # the settings the backup was made with
+BACKUP_HISTORY_FILE = "edge-emotion-history.json"  # per-epoch logs up to the last backup
+KERAS_BACKUP_METADATA = "training_metadata.json"  # written by keras' BackupAndRestore
+
+
+def _open_backup(backup: Path, fingerprint: dict[str, Any]) -> tuple[int, dict[str, list[float]]]:
+    """(epochs already done, their history) from this worker's backup; a backup made with other
+    settings is discarded with a note."""
+    import json
+
+    if backup.is_dir():
+        try:
+            made = json.loads((backup / BACKUP_RUN_FILE).read_text())
+        except (OSError, ValueError):
+            made = None
+        if made == fingerprint:
+            try:
+                done = int(json.loads((backup / KERAS_BACKUP_METADATA).read_text())["epoch"])
+            except (OSError, ValueError, KeyError, TypeError):
+                done = 0
+            try:
+                history = json.loads((backup / BACKUP_HISTORY_FILE).read_text())
+            except (OSError, ValueError):
+                history = {}
+            history = {k: [float(v) for v in vals][:done] for k, vals in history.items()}
+            if done and all(len(v) == done for v in history.values()) and history:
+                return done, history
+            if done:
+                note(f"{backup}: backup has no usable history; starting again from epoch 1")
+        else:
+            note(f"{backup}: discarding a backup made with other settings")
+        shutil.rmtree(backup, ignore_errors=True)
+    backup.mkdir(parents=True, exist_ok=True)
+    write_json(backup / BACKUP_RUN_FILE, fingerprint)
+    return 0, {}
+
+
+def _history_saver(backup: Path, past: dict[str, list[float]]) -> Any:
+    keras = import_keras()
+
+    class HistorySaver(keras.callbacks.Callback):
+        """Keeps the per-epoch logs next to the weights backup, so a resumed run's history.json
+        still has every epoch. Runs before BackupAndRestore: the history is never behind."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.history = {k: list(v) for k, v in past.items()}
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            for key, value in (logs or {}).items():
+                self.history.setdefault(key, []).append(float(value))
+            write_json(backup / BACKUP_HISTORY_FILE, self.history)
+
+    return HistorySaver()
+
+
+TEST_PAUSE_ENV = "EDGE_EMOTION_TEST_EPOCH_PAUSE"
+
+
+def _test_pause() -> list[Any]:
+    """A test hook: with EDGE_EMOTION_TEST_EPOCH_PAUSE=SECONDS, sleep after each epoch's backup so
+    the fault-tolerance test can kill this worker at a known point. Unset: nothing."""
+    seconds = float(os.environ.get(TEST_PAUSE_ENV) or 0)
+    if seconds <= 0:
+        return []
+    keras = import_keras()
+
+    class Pause(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            time.sleep(seconds)
+
+    return [Pause()]
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Run a whole training job and return where its run directory is."""
+    started = time.perf_counter()
+    out = Path(config.out)
+    task = _cluster_task(config)
+    chief = task is None or task.is_chief
+    if chief:
+        _prepare_out(out, config.force)
+        remove_stale_temps(out)
+    hp = resolve(config)
+    arch = get_arch(config.arch)
+    if config.channels not in (1, 3):
+        raise UsageError(f"--channels must be 1 or 3, got {config.channels}")
+    if not 8 <= config.image_size <= 1024:
+        raise UsageError(f"--image-size must be between 8 and 1024, got {config.image_size}")
+    if config.class_weight not in ("none", "balanced"):
+        raise UsageError(f"--class-weight must be none or balanced, got {config.class_weight!r}")
+    if config.strategy not in STRATEGIES:
+        raise UsageError(
+            f"--strategy must be {', '.join(STRATEGIES[:-1])} or {STRATEGIES[-1]}, "
+            f"got {config.strategy!r}"
+        )
+    if config.shards is not None and config.data is not None:
+        raise UsageError("--shards and --data are alternatives: the shards already hold the data")
+    if config.pretrain_data is not None and (config.shards is not None or task is not None):
+        raise UsageError(
+            "--pretrain-data works on in-memory data in one process (not with --shards or "
+            "--strategy multiworker)"
+        )
+    spec = PreprocessSpec.square(config.image_size, config.channels)
+    arch.check(spec)
+    crop = _training_crop(config)
+
+    plan = None
+    strategy = None
+    if task is not None:
+        # Before any other TensorFlow op: collective ops are configured at program start-up.
+        from edge_emotion.training.cluster import batch_plan
+        from edge_emotion.training.multiworker import create_strategy
+
+        plan = batch_plan(hp.batch_size, hp.lr, task.num_workers)
+        print(f"cluster: this is {task.describe()}; waiting for every worker", flush=True)
+        strategy = create_strategy(task)
+        print(f"cluster: ready; {plan.describe()}", flush=True)
+
+    if config.shards is not None:
+        inputs = _shard_inputs(config, spec, crop, hp, task.num_workers if task else 1)
+    else:
+        inputs = _memory_inputs(config, spec, crop, hp)
+    pool = _pretrain_pool(config, spec, inputs.samples)
+
+    keras = import_keras()
+    if strategy is None:
+        strategy = _strategy(config.strategy)
     with strategy.scope():
         model = build_model(config.arch, spec)
         pretrain_history: dict[str, list[float]] = {}
         if pool is not None:
             from edge_emotion.training.pretrain import pretrain
 
+            assert inputs.train_pixels is not None and inputs.train_labels is not None
             pretrain_history = pretrain(
                 model,
                 pool,
-                pix["train"],
-                lab["train"],
+                inputs.train_pixels,
+                inputs.train_labels,
                 spec,
                 epochs=hp.pretrain_epochs,
                 lr=hp.pretrain_lr,
@@ -502,9 +780,7 @@ def train(config: TrainConfig) -> TrainResult:
             )
         model.compile(
             optimizer=keras.optimizers.Adam(
-                learning_rate=learning_rate(
-                    hp, steps_per_epoch=-(-len(lab["train"]) // hp.batch_size)
-                )
+                learning_rate=learning_rate(hp, steps_per_epoch=-(-inputs.n_train // hp.batch_size))
             ),
             loss=keras.losses.BinaryCrossentropy(label_smoothing=hp.label_smoothing),
             metrics=[
@@ -514,6 +790,10 @@ def train(config: TrainConfig) -> TrainResult:
                 keras.metrics.AUC(name="auc"),
             ],
         )
+    if task is not None:
+        from edge_emotion.training import multiworker
+
+        multiworker.fix_symbolic_build(model, strategy)
     print(
         f"model: {arch.name} ({model.count_params():,} parameters), {hp.epochs} epochs, "
         f"batch {hp.batch_size}, lr {hp.lr:g}, patience {hp.patience}, augment "
@@ -521,37 +801,103 @@ def train(config: TrainConfig) -> TrainResult:
         flush=True,
     )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    if chief:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # A multi-worker chief may be restarted: a fixed name, so no stale temp dir is left.
+        suffix = "chief" if task is not None else str(os.getpid())
+        tmp = out.with_name(f".{out.name}.tmp-{suffix}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    else:
+        from edge_emotion.training.cluster import worker_scratch
+
+        assert task is not None
+        tmp = worker_scratch(out, task)  # a non-chief's checkpoints: nowhere a user looks
     try:
         progress = sys.stdout.isatty() if config.progress is None else config.progress
+        line = _epoch_line_callback(hp.epochs)
         callbacks = [
             # Restores the best epoch's weights at the end whether or not it stopped early, so
             # the model saved below is the best checkpoint; a ModelCheckpoint rewrote the whole
             # model (up to 700 MB at 256x256) on every improving epoch only to be overwritten.
+            # Resuming a run is BackupAndRestore's job (multiworker).
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=hp.patience, restore_best_weights=True
             ),
-            _epoch_line_callback(hp.epochs),
         ]
-        fit = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=hp.epochs,
-            callbacks=callbacks,
-            shuffle=False,  # the tf.data pipeline shuffles
-            verbose=1 if progress else 0,  # Keras's bar on a terminal; EpochLine's lines always
-        )
-        history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+        resumed, past = 0, {}
+        backup = None
+        if task is not None:
+            from edge_emotion.training import multiworker
+            from edge_emotion.training.cluster import backup_dir
+
+            backup = backup_dir(out, task)
+            resumed, past = _open_backup(backup, _fingerprint(config, hp))
+            if not multiworker.agree(strategy, resumed):
+                raise UsageError(
+                    f"the workers' backups stop at different epochs (this worker's: {resumed}, "
+                    f"in {backup}); delete every worker's backup and start again"
+                )
+            if resumed:
+                print(
+                    f"resuming from the backup: {resumed} of {hp.epochs} epoch(s) already done "
+                    f"({backup})",
+                    flush=True,
+                )
+            callbacks += [_history_saver(backup, past), multiworker.keras_backup(str(backup))]
+        callbacks += [line, *_test_pause()]
+        try:
+            with warnings.catch_warnings():
+                # Streamed shards have no known length: Keras finds the epoch's end by running
+                # out of data, and says so once; that is expected here.
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+                fit = model.fit(
+                    inputs.train,
+                    validation_data=inputs.val,
+                    epochs=hp.epochs,
+                    callbacks=callbacks,
+                    shuffle=False,  # the tf.data pipeline shuffles
+                    verbose=1 if progress else 0,  # Keras's bar on a terminal; EpochLine's lines
+                )
+        except Exception as err:
+            if task is None:
+                raise
+            from edge_emotion.training import multiworker
+
+            if not isinstance(err, multiworker.cluster_errors()):
+                raise
+            raise multiworker.cluster_failure(
+                err, f"it resumes from this worker's backup in {backup}"
+            ) from None
+        history = {
+            k: past.get(k, [])[:resumed] + [float(v) for v in vals]
+            for k, vals in fit.history.items()
+        }
         epochs_run = len(history.get("loss", []))
         val_losses = history.get("val_loss", [])
-        best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
+        # Early stopping restored the best weights of the epochs since a resume.
+        best_epoch = (
+            resumed + int(np.argmin(val_losses[resumed:])) + 1
+            if val_losses[resumed:]
+            else epochs_run
+        )
+        if not chief:
+            from edge_emotion.training import multiworker
+
+            multiworker.barrier(strategy)  # wait for the chief's run directory
+            return TrainResult(
+                run_dir=out,
+                epochs_run=epochs_run,
+                best_epoch=best_epoch,
+                seconds=time.perf_counter() - started,
+                chief=False,
+            )
 
         # EarlyStopping restored the best weights; the saved models are exactly those.
         model.save(tmp / MODEL_FILE)
         _save_legacy_h5(model, tmp / LEGACY_MODEL_FILE)
+        # Predict through a local copy: the distributed model's predict is a collective.
+        local = model if task is None else keras.models.load_model(tmp / MODEL_FILE, compile=False)
         metrics: dict[str, Any] = {
             "positive_label": config.labels[POSITIVE_INDEX],
             "threshold": DEFAULT_THRESHOLD,
@@ -559,10 +905,12 @@ def train(config: TrainConfig) -> TrainResult:
             "epochs_run": epochs_run,
         }
         for name in ("val", "test"):
-            if len(lab[name]):
-                probs = predict_probs(model, scale(pix[name], spec))
-                metrics[name] = binary_metrics(lab[name], probs, DEFAULT_THRESHOLD, config.labels)
-        write_manifest(tmp / MANIFEST_FILE, split.samples)
+            predicted = inputs.predict(local, name)
+            if predicted is not None:
+                metrics[name] = binary_metrics(
+                    predicted[0], predicted[1], DEFAULT_THRESHOLD, config.labels
+                )
+        write_manifest(tmp / MANIFEST_FILE, inputs.samples)
         if pool is not None:
             from edge_emotion.training.pretrain import PRETRAIN_MANIFEST, write_pretrain_manifest
 
@@ -576,6 +924,39 @@ def train(config: TrainConfig) -> TrainResult:
 
         plot_history(history, tmp)
         seconds = time.perf_counter() - started
+        training: dict[str, Any] = {
+            **asdict(hp),
+            "class_weight": config.class_weight,
+            "strategy": config.strategy,
+            "strategy_used": _strategy_name(strategy),
+            "optimizer": "adam",
+            "loss": "binary_crossentropy",
+            "pretrain": None
+            if pool is None
+            else {
+                **pool.summary(),
+                "epochs": hp.pretrain_epochs,
+                "lr": hp.pretrain_lr,
+                "final_loss": (pretrain_history.get("loss") or [None])[-1],
+                "final_accuracy": (pretrain_history.get("accuracy") or [None])[-1],
+            },
+            "monitor": "val_loss",
+            "epochs_run": epochs_run,
+            "best_epoch": best_epoch,
+            "steps_per_epoch": line.steps[-1] if line.steps else None,
+            "wall_seconds": round(seconds, 1),
+        }
+        if task is not None and plan is not None:
+            training["cluster"] = {
+                "workers": task.num_workers,
+                "replicas": int(strategy.num_replicas_in_sync),
+                "global_batch": plan.global_batch,
+                "per_worker_batch": plan.per_worker_batch,
+                "lr": plan.lr,
+                "lr_scaling": plan.lr_scaling,
+                "resumed_from_epoch": resumed,
+                "chief": f"{task.task_type} {task.task_index} ({task.address})",
+            }
         run_config = {
             "arch": config.arch,
             "labels": list(config.labels),
@@ -585,40 +966,9 @@ def train(config: TrainConfig) -> TrainResult:
             "channels": config.channels,
             "preprocess": spec.to_dict(),
             "seed": config.seed,
-            "crop": framing.section(),
-            "data": {
-                "root": str(found.root),
-                "layout": found.layout,
-                "synthetic": config.data is None,
-                "images": len(decoded.candidates),
-                "unreadable_skipped": len(decoded.failures),
-                "no_face_skipped": len(decoded.no_face),
-                "no_face_files": decoded.no_face,
-                "duplicate_images": split.duplicate_images,
-                "duplicate_groups": split.duplicate_groups,
-                "split_counts": counts,
-            },
-            "training": {
-                **asdict(hp),
-                "class_weight": config.class_weight,
-                "strategy": config.strategy,
-                "strategy_used": _strategy_name(strategy),
-                "optimizer": "adam",
-                "loss": "binary_crossentropy",
-                "pretrain": None
-                if pool is None
-                else {
-                    **pool.summary(),
-                    "epochs": hp.pretrain_epochs,
-                    "lr": hp.pretrain_lr,
-                    "final_loss": (pretrain_history.get("loss") or [None])[-1],
-                    "final_accuracy": (pretrain_history.get("accuracy") or [None])[-1],
-                },
-                "monitor": "val_loss",
-                "epochs_run": epochs_run,
-                "best_epoch": best_epoch,
-                "wall_seconds": round(seconds, 1),
-            },
+            "crop": inputs.crop_section,
+            "data": inputs.data_section,
+            "training": training,
             "model": {
                 "parameters": int(model.count_params()),
                 "input_shape": list(spec.shape),
@@ -631,6 +981,10 @@ def train(config: TrainConfig) -> TrainResult:
         }
         write_json(tmp / CONFIG_FILE, run_config)
         _swap_into_place(tmp, out)
+        if task is not None:
+            from edge_emotion.training import multiworker
+
+            multiworker.barrier(strategy)  # the other workers finish once the run is in place
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
