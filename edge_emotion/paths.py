@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -78,3 +79,15 @@ def describe_load_error(path: str | os.PathLike[str], err: BaseException) -> str
     if Path(path).is_file() and ("not found" in first.lower() or "truncated" in first.lower()):
         return f"truncated or corrupt model file ({type(err).__name__}: {first})"
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def swap_into_place(tmp: Path, out: Path) -> None:
+    """Replace the folder `out` by the finished folder `tmp` with renames only (a run directory,
+    a shard set); the old one is deleted last, so an interruption never leaves neither."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,10 +1,38 @@
-"""Run the real `edge-emotion` entry point in-process and capture what a user would see."""
+"""Run the real `edge-emotion` and `edge-emotion-run` entry points and capture what a user sees.
+
+Imports nothing of the workstation toolkit at module level: the device-side tests use it too
+(also on emulated aarch64, where only the runtime is installed).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
+import subprocess
 import sys
+from pathlib import Path
+from typing import Any
+
+
+def run_device_cli(
+    *args: object, cwd: Path | None = None, env: dict[str, str] | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """`edge-emotion-run ARGS` in a fresh process (no $EDGE_EMOTION_MODEL unless `env` sets
+    it); never a traceback on stderr."""
+    full_env = {k: v for k, v in os.environ.items() if k != "EDGE_EMOTION_MODEL"}
+    full_env.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-m", "edge_emotion_runtime.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=120,
+        **kwargs,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
 
 
 def invoke(args: list[str]) -> tuple[int, str, str]:

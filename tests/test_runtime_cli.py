@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_device_cli as run_cli
 
 from edge_emotion_runtime.bundled import EMOTION_MODEL, MODEL_ENV
 from edge_emotion_runtime.inputs import collect
@@ -19,23 +19,6 @@ IMAGES = FIXTURES / "images"
 MODEL = FIXTURES / "tiny_gray_int8_int8io.tflite"
 PHOTO = FIXTURES / "photos" / "astronaut-256.jpg"
 SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "photos"
-
-
-def run_cli(
-    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != MODEL_ENV}
-    full_env.update(env or {})
-    result = subprocess.run(
-        [sys.executable, "-m", "edge_emotion_runtime.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=120,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def test_face_crops_are_classified_whole_with_label_probability_and_time() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_device_cli as run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -26,21 +27,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FACE = FIXTURES / "images" / "happy.jpg"
 PHOTO = FIXTURES / "photos" / "astronaut-256.jpg"
 MODEL = FIXTURES / "tiny_gray_int8_int8io.tflite"
-
-
-def run_cli(*args: object, cwd: Path | None = None, **kw) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "EDGE_EMOTION_MODEL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "edge_emotion_runtime.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-        **kw,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")

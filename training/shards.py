@@ -37,6 +37,7 @@ from PIL import Image
 
 from edge_emotion import __version__
 from edge_emotion.errors import DataError, UsageError
+from edge_emotion.paths import swap_into_place
 from edge_emotion.rundir import write_json
 from edge_emotion.training.console import note
 from edge_emotion.training.dataset import decode, note_no_face, warn_unreadable
@@ -423,13 +424,7 @@ def prepare_data(config: PrepareConfig) -> PrepareReport:
             "created_unix": int(time.time()),
         }
         write_json(tmp / SHARDS_FILE, meta)
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_into_place(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -22,7 +22,7 @@ import numpy as np
 
 from edge_emotion import __version__
 from edge_emotion.errors import DataError, UsageError
-from edge_emotion.paths import check_output_dir
+from edge_emotion.paths import check_output_dir, swap_into_place
 from edge_emotion.rundir import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -268,17 +268,6 @@ def _prepare_out(out: Path, force: bool) -> None:
                 f"{out}: exists and does not look like a run directory; "
                 "refusing to replace it even with --force"
             )
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace `out` by `tmp` with renames only; the old run is deleted last."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -980,7 +969,7 @@ def train(config: TrainConfig) -> TrainResult:
             "created_unix": int(time.time()),
         }
         write_json(tmp / CONFIG_FILE, run_config)
-        _swap_into_place(tmp, out)
+        swap_into_place(tmp, out)
         if task is not None:
             from edge_emotion.training import multiworker
 
