@@ -159,42 +159,21 @@ def build_plan(
     pre = f"{run_name}:" if prefix_ids else ""
     export_dir = run_path / "export"
     keras_model = str(run_path / "model.keras")
-    keras_rows = (
+    # Eager model(x) measures accuracy; the compiled call and model.predict reuse it.
+    keras_rows = tuple(
         RowSpec(
-            f"{pre}keras_direct",
-            "keras_direct",
+            f"{pre}{kind}",
+            kind,
             "keras",
             "keras",
             None,
             False,
             keras_model,
-            evaluate=True,
+            evaluate=kind == "keras_direct",
+            metrics_from=None if kind == "keras_direct" else f"{pre}keras_direct",
             run=run_name,
-        ),
-        RowSpec(
-            f"{pre}keras_compiled",
-            "keras_compiled",
-            "keras",
-            "keras",
-            None,
-            False,
-            keras_model,
-            evaluate=False,
-            metrics_from=f"{pre}keras_direct",
-            run=run_name,
-        ),
-        RowSpec(
-            f"{pre}keras_predict",
-            "keras_predict",
-            "keras",
-            "keras",
-            None,
-            False,
-            keras_model,
-            evaluate=False,
-            metrics_from=f"{pre}keras_direct",
-            run=run_name,
-        ),
+        )
+        for kind in KERAS_KINDS
     )
     groups = [Group(f"{pre}keras", here, keras_rows)]
 

@@ -16,7 +16,7 @@ import queue
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,12 +37,7 @@ class PoolStats:
     waiting: int
 
     def to_dict(self) -> dict[str, int]:
-        return {
-            "workers": self.workers,
-            "queue": self.queue,
-            "running": self.running,
-            "waiting": self.waiting,
-        }
+        return asdict(self)
 
 
 class PhotoPool:
