@@ -746,6 +746,8 @@ def train(config: TrainConfig) -> TrainResult:
     keras = import_keras()
     if strategy is None:
         strategy = _strategy(config.strategy)
+    # Keras's bar (pre-training and training) only on a terminal, unless the caller says.
+    progress = sys.stdout.isatty() if config.progress is None else config.progress
     with strategy.scope():
         model = build_model(config.arch, spec)
         pretrain_history: dict[str, list[float]] = {}
@@ -765,7 +767,7 @@ def train(config: TrainConfig) -> TrainResult:
                 label_smoothing=hp.label_smoothing,
                 augment=hp.augment,
                 seed=config.seed,
-                progress=sys.stdout.isatty() if config.progress is None else config.progress,
+                progress=progress,
             )
         model.compile(
             optimizer=keras.optimizers.Adam(
@@ -803,7 +805,6 @@ def train(config: TrainConfig) -> TrainResult:
         assert task is not None
         tmp = worker_scratch(out, task)  # a non-chief's checkpoints: nowhere a user looks
     try:
-        progress = sys.stdout.isatty() if config.progress is None else config.progress
         line = _epoch_line_callback(hp.epochs)
         callbacks = [
             # Restores the best epoch's weights at the end whether or not it stopped early, so
