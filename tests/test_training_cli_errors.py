@@ -106,7 +106,7 @@ def test_evaluate_bad_model_paths(tmp_path):
     )
 
 
-def test_bad_label_smoothing_and_missing_pretrain_data(tmp_path):
+def test_bad_label_smoothing_mixup_ema_and_missing_pretrain_data(tmp_path):
     for name in ("happy", "sad"):
         for i in range(3):
             _good(tmp_path / "d" / name / f"{i}.jpg", value=40 * i + (100 if name == "sad" else 0))
@@ -115,6 +115,8 @@ def test_bad_label_smoothing_and_missing_pretrain_data(tmp_path):
         run_cli(*common, "--label-smoothing", "1.5", "--out", str(tmp_path / "r")),
         "--label-smoothing",
     )
+    for flag, value in (("--mixup", "-0.1"), ("--ema", "1.0")):
+        assert_one_line_error(run_cli(*common, flag, value, "--out", str(tmp_path / "r")), flag)
     assert_one_line_error(
         run_cli(
             *common,

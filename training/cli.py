@@ -65,6 +65,15 @@ def train_command(
     label_smoothing: float | None = typer.Option(
         None, "--label-smoothing", help="Smooth the 0/1 targets by this much (recipe: 0)."
     ),
+    mixup: float | None = typer.Option(
+        None, "--mixup", help="Mixup alpha: blend image pairs and their targets (recipe: 0, off)."
+    ),
+    ema: float | None = typer.Option(
+        None,
+        "--ema",
+        help="Keep an exponential moving average of the weights with this momentum, and "
+        "validate and save it (recipe: 0, off; e.g. 0.998).",
+    ),
     pretrain_data: Path | None = typer.Option(
         None,
         "--pretrain-data",
@@ -119,6 +128,8 @@ def train_command(
             patience=patience,
             augment=augment,
             label_smoothing=label_smoothing,
+            mixup=mixup,
+            ema=ema,
             pretrain_data=pretrain_data,
             pretrain_epochs=pretrain_epochs,
             seed=seed,

@@ -33,6 +33,11 @@ class Recipe:
     schedule: str = "constant"
     # Binary cross-entropy towards 0.5 by this much (0: none); also used when pre-training.
     label_smoothing: float = 0.0
+    # Mixup (Beta(a, a) blend of image pairs and their targets) with this alpha; 0: none.
+    mixup: float = 0.0
+    # Exponential moving average of the weights with this momentum (0: none). Validation,
+    # early stopping and the saved model all use the averaged weights.
+    ema: float = 0.0
     # With --pretrain-data: epochs and Adam rate (cosine decay) of the K-class pre-training.
     pretrain_epochs: int = 30
     pretrain_lr: float = 2e-3

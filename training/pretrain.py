@@ -169,6 +169,7 @@ def pretrain(
     label_smoothing: float,
     augment: bool,
     seed: int,
+    mixup: float = 0.0,
     progress: bool = False,
 ) -> dict[str, list[float]]:
     """Train `model`'s backbone on all K classes in place; its own head is left untouched.
@@ -176,7 +177,7 @@ def pretrain(
     A softmax head is put on the input of the model's last layer (the features the binary head
     reads), trained with Adam and cosine decay, and thrown away afterwards.
     """
-    from edge_emotion.training.pipeline import make_dataset
+    from edge_emotion.training.pipeline import make_dataset, with_mixup
 
     keras = import_keras()
     tf = import_tf()
@@ -185,6 +186,7 @@ def pretrain(
     y = np.concatenate([train_labels.astype(np.int64), pool.labels])
     ds = make_dataset(x, y, spec, batch_size=batch_size, shuffle=True, seed=seed, augment=augment)
     ds = ds.map(lambda xb, yb: (xb, tf.one_hot(tf.cast(tf.reshape(yb, [-1]), tf.int32), n_classes)))
+    ds = with_mixup(ds, mixup, seed)
     features = model.layers[-1].input
     head = keras.layers.Dense(n_classes, activation="softmax", name=HEAD_NAME)(features)
     teacher = keras.Model(model.inputs, head, name=f"{model.name}_pretrain")
@@ -218,7 +220,7 @@ def pretrain(
             )
             sys.stdout.flush()
 
-    fit = teacher.fit(ds, epochs=epochs, callbacks=[Line()], verbose=0)
+    fit = teacher.fit(ds, epochs=epochs, callbacks=[Line()], shuffle=False, verbose=0)
     if pool.notes:
         for message in pool.notes:
             note(message)

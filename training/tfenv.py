@@ -46,3 +46,15 @@ def import_keras() -> Any:
     import keras
 
     return keras
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and ask TensorFlow for deterministic kernels.
+
+    With the stateless augmentation (`pipeline.augment_batch`) this makes a seeded run repeat
+    bit for bit on the same machine and thread count: the issue-10 recipe gave 90.62% and 91.51%
+    for one command before; now it gives one answer.
+    """
+    keras = import_keras()
+    keras.utils.set_random_seed(seed)
+    import_tf().config.experimental.enable_op_determinism()

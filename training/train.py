@@ -39,9 +39,10 @@ from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import Sample, write_manifest
 from edge_emotion.training.metrics import binary_metrics
 from edge_emotion.training.models import Recipe, build_model, get_arch
+from edge_emotion.training.pipeline import with_mixup
 from edge_emotion.training.predict import PREDICT_BATCH, predict_probs
 from edge_emotion.training.split import assign_splits
-from edge_emotion.training.tfenv import import_keras, import_tf
+from edge_emotion.training.tfenv import import_keras, import_tf, seed_everything
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
 from edge_emotion_runtime.preprocess import PreprocessSpec, scale
 
@@ -70,6 +71,8 @@ class TrainConfig:
     patience: int | None = None
     augment: bool | None = None
     label_smoothing: float | None = None
+    mixup: float | None = None
+    ema: float | None = None
     pretrain_data: Path | None = None  # other-class folders for K-class pre-training
     pretrain_epochs: int | None = None
     seed: int = 42
@@ -107,6 +110,8 @@ def resolve(config: TrainConfig) -> Recipe:
         "patience": config.patience,
         "augment": config.augment,
         "label_smoothing": config.label_smoothing,
+        "mixup": config.mixup,
+        "ema": config.ema,
         "pretrain_epochs": config.pretrain_epochs,
     }
     resolved = replace(
@@ -122,6 +127,10 @@ def resolve(config: TrainConfig) -> Recipe:
         raise UsageError(f"--patience must be >= 0, got {resolved.patience}")
     if not 0.0 <= resolved.label_smoothing < 1.0:
         raise UsageError(f"--label-smoothing must be in [0, 1), got {resolved.label_smoothing}")
+    if resolved.mixup < 0:
+        raise UsageError(f"--mixup must be >= 0 (0: off), got {resolved.mixup}")
+    if not 0.0 <= resolved.ema < 1.0:
+        raise UsageError(f"--ema must be in [0, 1) (0: off), got {resolved.ema}")
     if resolved.pretrain_epochs < 1 and config.pretrain_data is not None:
         raise UsageError(f"--pretrain-epochs must be at least 1, got {resolved.pretrain_epochs}")
     return resolved
@@ -454,8 +463,7 @@ def _memory_inputs(
     framing = _measure_framing(pix["train"], crop)
     _print_balance(counts["train"], config)
 
-    keras = import_keras()
-    keras.utils.set_random_seed(config.seed)
+    seed_everything(config.seed)
     from edge_emotion.training.pipeline import make_dataset
 
     weights = _class_weights(lab["train"], config.class_weight)
@@ -527,8 +535,7 @@ def _shard_inputs(
     if config.class_weight not in ("none", "balanced"):
         raise UsageError(f"--class-weight must be none or balanced, got {config.class_weight!r}")
     weights = shard_io.class_weights(counts["train"]) if config.class_weight == "balanced" else None
-    keras = import_keras()
-    keras.utils.set_random_seed(config.seed)
+    seed_everything(config.seed)
     train_ds = shard_io.stream(
         shards,
         "train",
@@ -766,12 +773,17 @@ def train(config: TrainConfig) -> TrainResult:
                 batch_size=hp.batch_size,
                 label_smoothing=hp.label_smoothing,
                 augment=hp.augment,
+                mixup=hp.mixup,
                 seed=config.seed,
                 progress=progress,
             )
         model.compile(
             optimizer=keras.optimizers.Adam(
-                learning_rate=learning_rate(hp, steps_per_epoch=-(-inputs.n_train // hp.batch_size))
+                learning_rate=learning_rate(
+                    hp, steps_per_epoch=-(-inputs.n_train // hp.batch_size)
+                ),
+                use_ema=hp.ema > 0,
+                ema_momentum=hp.ema or 0.99,
             ),
             loss=keras.losses.BinaryCrossentropy(label_smoothing=hp.label_smoothing),
             metrics=[
@@ -807,6 +819,9 @@ def train(config: TrainConfig) -> TrainResult:
     try:
         line = _epoch_line_callback(hp.epochs)
         callbacks = [
+            # With --ema: the averaged weights are in the model for validation and at each
+            # epoch's end, so early stopping judges and keeps them (it must come after this).
+            *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if hp.ema > 0 else []),
             # Restores the best epoch's weights at the end whether or not it stopped early, so
             # the model saved below is the best checkpoint; a ModelCheckpoint rewrote the whole
             # model (up to 700 MB at 256x256) on every improving epoch only to be overwritten.
@@ -842,7 +857,7 @@ def train(config: TrainConfig) -> TrainResult:
                 # out of data, and says so once; that is expected here.
                 warnings.filterwarnings("ignore", message="Your input ran out of data")
                 fit = model.fit(
-                    inputs.train,
+                    with_mixup(inputs.train, hp.mixup, config.seed),
                     validation_data=inputs.val,
                     epochs=hp.epochs,
                     callbacks=callbacks,
