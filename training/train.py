@@ -47,8 +47,9 @@ from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSIT
 from edge_emotion_runtime.preprocess import PreprocessSpec, scale
 
 if TYPE_CHECKING:
-    from edge_emotion.training.cluster import ClusterTask
+    from edge_emotion.training.cluster import BatchPlan, ClusterTask
     from edge_emotion.training.framing import FramingReport, TrainingCrop
+    from edge_emotion.training.pretrain import PretrainPool
 
 SYNTH_COUNT = 400  # images per class of the embedded default dataset
 SYNTH_IMAGE_SIZE = 128
@@ -570,7 +571,9 @@ def _shard_inputs(
     )
 
 
-def _pretrain_pool(config: TrainConfig, spec: PreprocessSpec, samples: list[Sample]) -> Any:
+def _pretrain_pool(
+    config: TrainConfig, spec: PreprocessSpec, samples: list[Sample]
+) -> PretrainPool | None:
     """The `--pretrain-data` images, minus any whose content is in the happy/sad data (val/test
     copies would leak into evaluation), or None without the option."""
     if config.pretrain_data is None:
@@ -699,17 +702,8 @@ def _test_pause() -> list[Any]:
     return [Pause()]
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Run a whole training job and return where its run directory is."""
-    started = time.perf_counter()
-    out = Path(config.out)
-    task = _cluster_task(config)
-    chief = task is None or task.is_chief
-    if chief:
-        _prepare_out(out, config.force)
-        remove_stale_temps(out)
-    hp = resolve(config)
-    arch = get_arch(config.arch)
+def _check_settings(config: TrainConfig, task: ClusterTask | None) -> PreprocessSpec:
+    """Refuse bad flag combinations before any data is read; the model's input spec."""
     if config.channels not in (1, 3):
         raise UsageError(f"--channels must be 1 or 3, got {config.channels}")
     if not 8 <= config.image_size <= 1024:
@@ -729,35 +723,39 @@ def train(config: TrainConfig) -> TrainResult:
             "--strategy multiworker)"
         )
     spec = PreprocessSpec.square(config.image_size, config.channels)
-    arch.check(spec)
-    crop = _training_crop(config)
+    get_arch(config.arch).check(spec)
+    return spec
 
-    plan = None
-    strategy = None
-    if task is not None:
-        # Before any other TensorFlow op: collective ops are configured at program start-up.
-        from edge_emotion.training.cluster import batch_plan
-        from edge_emotion.training.multiworker import create_strategy
 
-        plan = batch_plan(hp.batch_size, hp.lr, task.num_workers)
-        print(f"cluster: this is {task.describe()}; waiting for every worker", flush=True)
-        strategy = create_strategy(task)
-        print(f"cluster: ready; {plan.describe()}", flush=True)
+def _join_cluster(task: ClusterTask, hp: Recipe) -> tuple[BatchPlan, Any]:
+    """The batch plan and the multi-worker strategy, once every worker has joined.
 
-    if config.shards is not None:
-        inputs = _shard_inputs(config, spec, crop, hp, task.num_workers if task else 1)
-    else:
-        inputs = _memory_inputs(config, spec, crop, hp)
-    pool = _pretrain_pool(config, spec, inputs.samples)
+    Must run before any other TensorFlow op: collective ops are configured at program start-up.
+    """
+    from edge_emotion.training.cluster import batch_plan
+    from edge_emotion.training.multiworker import create_strategy
 
+    plan = batch_plan(hp.batch_size, hp.lr, task.num_workers)
+    print(f"cluster: this is {task.describe()}; waiting for every worker", flush=True)
+    strategy = create_strategy(task)
+    print(f"cluster: ready; {plan.describe()}", flush=True)
+    return plan, strategy
+
+
+def _build_model(
+    config: TrainConfig,
+    hp: Recipe,
+    spec: PreprocessSpec,
+    inputs: _Inputs,
+    pool: PretrainPool | None,
+    strategy: Any,
+    progress: bool,
+) -> tuple[Any, dict[str, list[float]]]:
+    """The compiled model, pre-trained on `pool` first when there is one (and that history)."""
     keras = import_keras()
-    if strategy is None:
-        strategy = _strategy(config.strategy)
-    # Keras's bar (pre-training and training) only on a terminal, unless the caller says.
-    progress = sys.stdout.isatty() if config.progress is None else config.progress
+    pretrain_history: dict[str, list[float]] = {}
     with strategy.scope():
         model = build_model(config.arch, spec)
-        pretrain_history: dict[str, list[float]] = {}
         if pool is not None:
             from edge_emotion.training.pretrain import pretrain
 
@@ -793,197 +791,319 @@ def train(config: TrainConfig) -> TrainResult:
                 keras.metrics.AUC(name="auc"),
             ],
         )
+    return model, pretrain_history
+
+
+def _scratch_dir(out: Path, task: ClusterTask | None, chief: bool) -> Path:
+    """Where the run is assembled: a sibling of `out` on the chief (renamed into place at the
+    end); a non-chief's checkpoints go somewhere no user looks."""
+    if not chief:
+        from edge_emotion.training.cluster import worker_scratch
+
+        assert task is not None
+        return worker_scratch(out, task)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A multi-worker chief may be restarted: a fixed name, so no stale temp dir is left.
+    suffix = "chief" if task is not None else str(os.getpid())
+    tmp = out.with_name(f".{out.name}.tmp-{suffix}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What `model.fit` left: the whole history (a resumed run's earlier epochs included)."""
+
+    history: dict[str, list[float]]
+    epochs_run: int
+    best_epoch: int
+    resumed: int  # epochs done before this process started (multi-worker backup)
+    steps_per_epoch: int | None
+
+
+def _fit(
+    model: Any,
+    inputs: _Inputs,
+    hp: Recipe,
+    config: TrainConfig,
+    task: ClusterTask | None,
+    strategy: Any,
+    progress: bool,
+) -> _Fitted:
+    """Fit with early stopping (best weights restored), EMA swapping and, for multiworker,
+    backup/resume; the model holds the weights to save afterwards."""
+    keras = import_keras()
+    line = _epoch_line_callback(hp.epochs)
+    callbacks = [
+        # With --ema: the averaged weights are in the model for validation and at each
+        # epoch's end, so early stopping judges and keeps them (it must come after this).
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if hp.ema > 0 else []),
+        # Restores the best epoch's weights at the end whether or not it stopped early, so
+        # the model saved below is the best checkpoint; a ModelCheckpoint rewrote the whole
+        # model (up to 700 MB at 256x256) on every improving epoch only to be overwritten.
+        # Resuming a run is BackupAndRestore's job (multiworker).
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=hp.patience, restore_best_weights=True
+        ),
+    ]
+    resumed, past = 0, {}
+    backup = None
+    if task is not None:
+        from edge_emotion.training import multiworker
+        from edge_emotion.training.cluster import backup_dir
+
+        backup = backup_dir(config.out, task)
+        resumed, past = _open_backup(backup, _fingerprint(config, hp))
+        if not multiworker.agree(strategy, resumed):
+            raise UsageError(
+                f"the workers' backups stop at different epochs (this worker's: {resumed}, "
+                f"in {backup}); delete every worker's backup and start again"
+            )
+        if resumed:
+            print(
+                f"resuming from the backup: {resumed} of {hp.epochs} epoch(s) already done "
+                f"({backup})",
+                flush=True,
+            )
+        callbacks += [_history_saver(backup, past), multiworker.keras_backup(str(backup))]
+    callbacks += [line, *_test_pause()]
+    try:
+        with warnings.catch_warnings():
+            # Streamed shards have no known length: Keras finds the epoch's end by running
+            # out of data, and says so once; that is expected here.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            fit = model.fit(
+                with_mixup(inputs.train, hp.mixup, config.seed),
+                validation_data=inputs.val,
+                epochs=hp.epochs,
+                callbacks=callbacks,
+                shuffle=False,  # the tf.data pipeline shuffles
+                verbose=1 if progress else 0,  # Keras's bar on a terminal; EpochLine's lines
+            )
+    except Exception as err:
+        if task is None:
+            raise
+        from edge_emotion.training import multiworker
+
+        if not isinstance(err, multiworker.cluster_errors()):
+            raise
+        raise multiworker.cluster_failure(
+            err, f"it resumes from this worker's backup in {backup}"
+        ) from None
+    history = {
+        k: past.get(k, [])[:resumed] + [float(v) for v in vals] for k, vals in fit.history.items()
+    }
+    epochs_run = len(history.get("loss", []))
+    val_losses = history.get("val_loss", [])
+    # Early stopping restored the best weights of the epochs since a resume.
+    best_epoch = (
+        resumed + int(np.argmin(val_losses[resumed:])) + 1 if val_losses[resumed:] else epochs_run
+    )
+    return _Fitted(
+        history=history,
+        epochs_run=epochs_run,
+        best_epoch=best_epoch,
+        resumed=resumed,
+        steps_per_epoch=line.steps[-1] if line.steps else None,
+    )
+
+
+def _evaluate_splits(
+    local: Any, inputs: _Inputs, fitted: _Fitted, labels: tuple[str, ...]
+) -> dict[str, Any]:
+    """metrics.json: val and test metrics of the saved model."""
+    metrics: dict[str, Any] = {
+        "positive_label": labels[POSITIVE_INDEX],
+        "threshold": DEFAULT_THRESHOLD,
+        "best_epoch": fitted.best_epoch,
+        "epochs_run": fitted.epochs_run,
+    }
+    for name in ("val", "test"):
+        predicted = inputs.predict(local, name)
+        if predicted is not None:
+            metrics[name] = binary_metrics(predicted[0], predicted[1], DEFAULT_THRESHOLD, labels)
+    return metrics
+
+
+def _save_artifacts(
+    tmp: Path,
+    model: Any,
+    distributed: bool,
+    inputs: _Inputs,
+    fitted: _Fitted,
+    pool: PretrainPool | None,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    """The models, split manifests, history, metrics and plots into `tmp`; the metrics."""
+    # EarlyStopping restored the best weights; the saved models are exactly those.
+    model.save(tmp / MODEL_FILE)
+    _save_legacy_h5(model, tmp / LEGACY_MODEL_FILE)
+    # Predict through a local copy: the distributed model's predict is a collective.
+    keras = import_keras()
+    local = keras.models.load_model(tmp / MODEL_FILE, compile=False) if distributed else model
+    metrics = _evaluate_splits(local, inputs, fitted, config.labels)
+    write_manifest(tmp / MANIFEST_FILE, inputs.samples)
+    if pool is not None:
+        from edge_emotion.training.pretrain import PRETRAIN_MANIFEST, write_pretrain_manifest
+
+        write_pretrain_manifest(tmp / PRETRAIN_MANIFEST, pool)
+    write_json(
+        tmp / HISTORY_FILE,
+        {
+            "epochs_run": fitted.epochs_run,
+            "best_epoch": fitted.best_epoch,
+            "metrics": fitted.history,
+        },
+    )
+    write_json(tmp / METRICS_FILE, metrics)
+    from edge_emotion.training.plots import plot_history
+
+    plot_history(fitted.history, tmp)
+    return metrics
+
+
+def _run_config(
+    config: TrainConfig,
+    hp: Recipe,
+    spec: PreprocessSpec,
+    inputs: _Inputs,
+    model: Any,
+    fitted: _Fitted,
+    pool: PretrainPool | None,
+    pretrain_history: dict[str, list[float]],
+    strategy: Any,
+    cluster: tuple[ClusterTask, BatchPlan] | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """config.json: every setting, the data and what training did, versions and the command."""
+    training: dict[str, Any] = {
+        **asdict(hp),
+        "class_weight": config.class_weight,
+        "strategy": config.strategy,
+        "strategy_used": _strategy_name(strategy),
+        "optimizer": "adam",
+        "loss": "binary_crossentropy",
+        "pretrain": None
+        if pool is None
+        else {
+            **pool.summary(),
+            "epochs": hp.pretrain_epochs,
+            "lr": hp.pretrain_lr,
+            "final_loss": (pretrain_history.get("loss") or [None])[-1],
+            "final_accuracy": (pretrain_history.get("accuracy") or [None])[-1],
+        },
+        "monitor": "val_loss",
+        "epochs_run": fitted.epochs_run,
+        "best_epoch": fitted.best_epoch,
+        "steps_per_epoch": fitted.steps_per_epoch,
+        "wall_seconds": round(seconds, 1),
+    }
+    if cluster is not None:
+        task, plan = cluster
+        training["cluster"] = {
+            "workers": task.num_workers,
+            "replicas": int(strategy.num_replicas_in_sync),
+            "global_batch": plan.global_batch,
+            "per_worker_batch": plan.per_worker_batch,
+            "lr": plan.lr,
+            "lr_scaling": plan.lr_scaling,
+            "resumed_from_epoch": fitted.resumed,
+            "chief": f"{task.task_type} {task.task_index} ({task.address})",
+        }
+    return {
+        "arch": config.arch,
+        "labels": list(config.labels),
+        "positive_index": POSITIVE_INDEX,
+        "threshold": DEFAULT_THRESHOLD,
+        "image_size": config.image_size,
+        "channels": config.channels,
+        "preprocess": spec.to_dict(),
+        "seed": config.seed,
+        "crop": inputs.crop_section,
+        "data": inputs.data_section,
+        "training": training,
+        "model": {
+            "parameters": int(model.count_params()),
+            "input_shape": list(spec.shape),
+            "file": MODEL_FILE,
+            "legacy_file": LEGACY_MODEL_FILE,
+        },
+        "versions": versions(),
+        "command": " ".join(sys.argv),
+        "created_unix": int(time.time()),
+    }
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Run a whole training job and return where its run directory is.
+
+    The steps: check the settings, (join the cluster,) load the data, build and pre-train the
+    model, fit it, then write every artifact into a scratch folder that replaces `out` at once.
+    """
+    started = time.perf_counter()
+    out = Path(config.out)
+    task = _cluster_task(config)
+    chief = task is None or task.is_chief
+    if chief:
+        _prepare_out(out, config.force)
+        remove_stale_temps(out)
+    hp = resolve(config)
+    spec = _check_settings(config, task)
+    crop = _training_crop(config)
+    plan, strategy = _join_cluster(task, hp) if task is not None else (None, None)
+
+    if config.shards is not None:
+        inputs = _shard_inputs(config, spec, crop, hp, task.num_workers if task else 1)
+    else:
+        inputs = _memory_inputs(config, spec, crop, hp)
+    pool = _pretrain_pool(config, spec, inputs.samples)
+    if strategy is None:
+        strategy = _strategy(config.strategy)
+    # Keras's bar (pre-training and training) only on a terminal, unless the caller says.
+    progress = sys.stdout.isatty() if config.progress is None else config.progress
+    model, pretrain_history = _build_model(config, hp, spec, inputs, pool, strategy, progress)
     if task is not None:
         from edge_emotion.training import multiworker
 
         multiworker.fix_symbolic_build(model, strategy)
     print(
-        f"model: {arch.name} ({model.count_params():,} parameters), {hp.epochs} epochs, "
+        f"model: {config.arch} ({model.count_params():,} parameters), {hp.epochs} epochs, "
         f"batch {hp.batch_size}, lr {hp.lr:g}, patience {hp.patience}, augment "
         f"{'on' if hp.augment else 'off'}, strategy {_strategy_name(strategy)}",
         flush=True,
     )
 
-    if chief:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        # A multi-worker chief may be restarted: a fixed name, so no stale temp dir is left.
-        suffix = "chief" if task is not None else str(os.getpid())
-        tmp = out.with_name(f".{out.name}.tmp-{suffix}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    else:
-        from edge_emotion.training.cluster import worker_scratch
-
-        assert task is not None
-        tmp = worker_scratch(out, task)  # a non-chief's checkpoints: nowhere a user looks
+    tmp = _scratch_dir(out, task, chief)
     try:
-        line = _epoch_line_callback(hp.epochs)
-        callbacks = [
-            # With --ema: the averaged weights are in the model for validation and at each
-            # epoch's end, so early stopping judges and keeps them (it must come after this).
-            *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if hp.ema > 0 else []),
-            # Restores the best epoch's weights at the end whether or not it stopped early, so
-            # the model saved below is the best checkpoint; a ModelCheckpoint rewrote the whole
-            # model (up to 700 MB at 256x256) on every improving epoch only to be overwritten.
-            # Resuming a run is BackupAndRestore's job (multiworker).
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=hp.patience, restore_best_weights=True
-            ),
-        ]
-        resumed, past = 0, {}
-        backup = None
-        if task is not None:
-            from edge_emotion.training import multiworker
-            from edge_emotion.training.cluster import backup_dir
-
-            backup = backup_dir(out, task)
-            resumed, past = _open_backup(backup, _fingerprint(config, hp))
-            if not multiworker.agree(strategy, resumed):
-                raise UsageError(
-                    f"the workers' backups stop at different epochs (this worker's: {resumed}, "
-                    f"in {backup}); delete every worker's backup and start again"
-                )
-            if resumed:
-                print(
-                    f"resuming from the backup: {resumed} of {hp.epochs} epoch(s) already done "
-                    f"({backup})",
-                    flush=True,
-                )
-            callbacks += [_history_saver(backup, past), multiworker.keras_backup(str(backup))]
-        callbacks += [line, *_test_pause()]
-        try:
-            with warnings.catch_warnings():
-                # Streamed shards have no known length: Keras finds the epoch's end by running
-                # out of data, and says so once; that is expected here.
-                warnings.filterwarnings("ignore", message="Your input ran out of data")
-                fit = model.fit(
-                    with_mixup(inputs.train, hp.mixup, config.seed),
-                    validation_data=inputs.val,
-                    epochs=hp.epochs,
-                    callbacks=callbacks,
-                    shuffle=False,  # the tf.data pipeline shuffles
-                    verbose=1 if progress else 0,  # Keras's bar on a terminal; EpochLine's lines
-                )
-        except Exception as err:
-            if task is None:
-                raise
-            from edge_emotion.training import multiworker
-
-            if not isinstance(err, multiworker.cluster_errors()):
-                raise
-            raise multiworker.cluster_failure(
-                err, f"it resumes from this worker's backup in {backup}"
-            ) from None
-        history = {
-            k: past.get(k, [])[:resumed] + [float(v) for v in vals]
-            for k, vals in fit.history.items()
-        }
-        epochs_run = len(history.get("loss", []))
-        val_losses = history.get("val_loss", [])
-        # Early stopping restored the best weights of the epochs since a resume.
-        best_epoch = (
-            resumed + int(np.argmin(val_losses[resumed:])) + 1
-            if val_losses[resumed:]
-            else epochs_run
-        )
+        fitted = _fit(model, inputs, hp, config, task, strategy, progress)
         if not chief:
             from edge_emotion.training import multiworker
 
             multiworker.barrier(strategy)  # wait for the chief's run directory
             return TrainResult(
                 run_dir=out,
-                epochs_run=epochs_run,
-                best_epoch=best_epoch,
+                epochs_run=fitted.epochs_run,
+                best_epoch=fitted.best_epoch,
                 seconds=time.perf_counter() - started,
                 chief=False,
             )
 
-        # EarlyStopping restored the best weights; the saved models are exactly those.
-        model.save(tmp / MODEL_FILE)
-        _save_legacy_h5(model, tmp / LEGACY_MODEL_FILE)
-        # Predict through a local copy: the distributed model's predict is a collective.
-        local = model if task is None else keras.models.load_model(tmp / MODEL_FILE, compile=False)
-        metrics: dict[str, Any] = {
-            "positive_label": config.labels[POSITIVE_INDEX],
-            "threshold": DEFAULT_THRESHOLD,
-            "best_epoch": best_epoch,
-            "epochs_run": epochs_run,
-        }
-        for name in ("val", "test"):
-            predicted = inputs.predict(local, name)
-            if predicted is not None:
-                metrics[name] = binary_metrics(
-                    predicted[0], predicted[1], DEFAULT_THRESHOLD, config.labels
-                )
-        write_manifest(tmp / MANIFEST_FILE, inputs.samples)
-        if pool is not None:
-            from edge_emotion.training.pretrain import PRETRAIN_MANIFEST, write_pretrain_manifest
-
-            write_pretrain_manifest(tmp / PRETRAIN_MANIFEST, pool)
-        write_json(
-            tmp / HISTORY_FILE,
-            {"epochs_run": epochs_run, "best_epoch": best_epoch, "metrics": history},
+        metrics = _save_artifacts(tmp, model, task is not None, inputs, fitted, pool, config)
+        cluster = (task, plan) if task is not None and plan is not None else None
+        run_config = _run_config(
+            config,
+            hp,
+            spec,
+            inputs,
+            model,
+            fitted,
+            pool,
+            pretrain_history,
+            strategy,
+            cluster,
+            seconds=time.perf_counter() - started,
         )
-        write_json(tmp / METRICS_FILE, metrics)
-        from edge_emotion.training.plots import plot_history
-
-        plot_history(history, tmp)
-        seconds = time.perf_counter() - started
-        training: dict[str, Any] = {
-            **asdict(hp),
-            "class_weight": config.class_weight,
-            "strategy": config.strategy,
-            "strategy_used": _strategy_name(strategy),
-            "optimizer": "adam",
-            "loss": "binary_crossentropy",
-            "pretrain": None
-            if pool is None
-            else {
-                **pool.summary(),
-                "epochs": hp.pretrain_epochs,
-                "lr": hp.pretrain_lr,
-                "final_loss": (pretrain_history.get("loss") or [None])[-1],
-                "final_accuracy": (pretrain_history.get("accuracy") or [None])[-1],
-            },
-            "monitor": "val_loss",
-            "epochs_run": epochs_run,
-            "best_epoch": best_epoch,
-            "steps_per_epoch": line.steps[-1] if line.steps else None,
-            "wall_seconds": round(seconds, 1),
-        }
-        if task is not None and plan is not None:
-            training["cluster"] = {
-                "workers": task.num_workers,
-                "replicas": int(strategy.num_replicas_in_sync),
-                "global_batch": plan.global_batch,
-                "per_worker_batch": plan.per_worker_batch,
-                "lr": plan.lr,
-                "lr_scaling": plan.lr_scaling,
-                "resumed_from_epoch": resumed,
-                "chief": f"{task.task_type} {task.task_index} ({task.address})",
-            }
-        run_config = {
-            "arch": config.arch,
-            "labels": list(config.labels),
-            "positive_index": POSITIVE_INDEX,
-            "threshold": DEFAULT_THRESHOLD,
-            "image_size": config.image_size,
-            "channels": config.channels,
-            "preprocess": spec.to_dict(),
-            "seed": config.seed,
-            "crop": inputs.crop_section,
-            "data": inputs.data_section,
-            "training": training,
-            "model": {
-                "parameters": int(model.count_params()),
-                "input_shape": list(spec.shape),
-                "file": MODEL_FILE,
-                "legacy_file": LEGACY_MODEL_FILE,
-            },
-            "versions": versions(),
-            "command": " ".join(sys.argv),
-            "created_unix": int(time.time()),
-        }
         write_json(tmp / CONFIG_FILE, run_config)
         swap_into_place(tmp, out)
         if task is not None:
@@ -996,8 +1116,8 @@ def train(config: TrainConfig) -> TrainResult:
     RunDir.open(out)
     return TrainResult(
         run_dir=out,
-        epochs_run=epochs_run,
-        best_epoch=best_epoch,
+        epochs_run=fitted.epochs_run,
+        best_epoch=fitted.best_epoch,
         seconds=time.perf_counter() - started,
         metrics=metrics,
     )
