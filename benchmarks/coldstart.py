@@ -17,23 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from edge_emotion.benchmarks.plan import Interpreter
-
-
-@dataclass(frozen=True)
-class ColdRun:
-    wall_ms: float  # start -> first stdout line
-    exit_ms: float  # start -> process exit
-    peak_rss_mb: float
-    returncode: int
-    first_line: str
-    stderr_tail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from edge_emotion.benchmarks.types import ColdRun
 
 
 def _env(interpreter: Interpreter) -> dict[str, str]:
