@@ -4,16 +4,16 @@ and refuse a document of another shape with a message that says where. No Tensor
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_docs import COMMITTED
 
 from edge_emotion.benchmarks.types import BenchmarkDoc, DocumentError, Metrics
 from edge_emotion.training.metrics import binary_metrics
-
-RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
-COMMITTED = sorted(RESULTS.glob("*/benchmark.json"))
 
 
 def test_every_committed_benchmark_json_round_trips_unchanged() -> None:
@@ -68,3 +68,20 @@ def test_binary_metrics_are_exactly_the_metrics_type() -> None:
     labels, probs = np.array([0, 1, 1, 0, 1]), np.array([0.2, 0.9, 0.4, 0.6, 0.7])
     data = binary_metrics(labels, probs, 0.5, ("happy", "sad"))
     assert Metrics.from_dict(data).to_dict() == data
+
+
+def test_report_of_a_malformed_document_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    data = _committed()
+    del data["settings"]["runs"]
+    path = tmp_path / "benchmark.json"
+    path.write_text(json.dumps(data))
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_emotion.benchmarks.report", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "'runs'" in lines[0], lines
