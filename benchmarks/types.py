@@ -198,9 +198,8 @@ class ColdStart(Record):
     wall_ms_min: float | None = field(default=None, metadata=OPTIONAL)
     peak_rss_mb: float | None = field(default=None, metadata=OPTIONAL)
     first_line: str | None = field(default=None, metadata=OPTIONAL)
-    note: str | None = field(
-        default=None, metadata=OPTIONAL
-    )  # what the process does, where not obvious
+    # What the process does, where not obvious.
+    note: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -235,9 +234,8 @@ class LitertBenchmark(Record):
     avg_ms: float | None = field(default=None, metadata=OPTIONAL)
     num_runs: int | None = field(default=None, metadata=OPTIONAL)
     threads: int | None = field(default=None, metadata=OPTIONAL)
-    resolution_ms: float | None = field(
-        default=None, metadata=OPTIONAL
-    )  # the tool prints ms with two decimals
+    # The tool prints ms with two decimals.
+    resolution_ms: float | None = field(default=None, metadata=OPTIONAL)
     error: str | None = field(default=None, metadata=OPTIONAL)
 
 
@@ -296,9 +294,8 @@ class Ratios(Record):
 
     speedup_p50: float
     speedup_mean: float
-    baseline: str | None = field(
-        default=None, metadata=OPTIONAL
-    )  # kind of the row speeds are against (older files: none)
+    # Kind of the row speeds are against (older files: none).
+    baseline: str | None = field(default=None, metadata=OPTIONAL)
     speedup_p50_vs_eager: float | None = field(default=None, metadata=OPTIONAL)
     wrapper_overhead_p50: float | None = field(default=None, metadata=OPTIONAL)
     size_ratio: float | None = field(default=None, metadata=OPTIONAL)
@@ -314,18 +311,16 @@ class Row(RowSpec):
     status: str  # "ok", "skipped" or "failed"
     reason: str | None = field(default=None, metadata=OPTIONAL)
     file_bytes: int | None
-    validation_status: str | None = field(
-        default=None, metadata=OPTIONAL
-    )  # from a .tflite's metadata
+    # From a .tflite's metadata.
+    validation_status: str | None = field(default=None, metadata=OPTIONAL)
     # As the worker reported them (see worker.py).
     env: WorkerEnv | None = field(default=None, metadata=OPTIONAL)
     import_ms: float | None = field(default=None, metadata=OPTIONAL)
     load_ms: float | None = field(default=None, metadata=OPTIONAL)
     first_inference_ms: float | None = field(default=None, metadata=OPTIONAL)
     latencies_ms: tuple[float, ...] | None = field(default=None, metadata=OPTIONAL)
-    bare_latencies_ms: tuple[float, ...] | None = field(
-        default=None, metadata=OPTIONAL
-    )  # bare invoke loop, tflite rows
+    # The bare set_tensor/invoke/get_tensor loop alternated with the call (tflite rows).
+    bare_latencies_ms: tuple[float, ...] | None = field(default=None, metadata=OPTIONAL)
     litert_benchmark: LitertBenchmark | None = field(default=None, metadata=OPTIONAL)
     compiled: str | None = field(default=None, metadata=OPTIONAL)  # how keras_compiled was traced
     xnnpack_delegate: XnnpackInfo | None = field(default=None, metadata=OPTIONAL)
@@ -419,13 +414,11 @@ class Settings(Record):
     cold_runs: int
     batch: int
     timed_call: dict[str, str]  # kind -> what one timed call does
-    photos: tuple[PhotoInfo, ...] | None = field(
-        default=None, metadata=OPTIONAL
-    )  # older files: no photo pipeline
+    # Older files: no photo pipeline.
+    photos: tuple[PhotoInfo, ...] | None = field(default=None, metadata=OPTIONAL)
     photo_runs: int | None = field(default=None, metadata=OPTIONAL)
-    measurement_order: tuple[str, ...] | None = field(
-        default=None, metadata=OPTIONAL
-    )  # group names, several runs only
+    # Group names, several runs only.
+    measurement_order: tuple[str, ...] | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -471,9 +464,8 @@ class Versus(Record):
     speedup_p50: float  # reference p50 / run p50
     speedup_mean: float
     size_ratio: float | None = field(default=None, metadata=OPTIONAL)  # run file / reference file
-    accuracy_delta: float | None = field(
-        default=None, metadata=OPTIONAL
-    )  # run accuracy - reference accuracy
+    # Run accuracy - reference accuracy.
+    accuracy_delta: float | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
