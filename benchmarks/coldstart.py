@@ -17,23 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from edge_emotion.benchmarks.plan import Interpreter
-
-
-@dataclass(frozen=True)
-class ColdRun:
-    wall_ms: float  # start -> first stdout line
-    exit_ms: float  # start -> process exit
-    peak_rss_mb: float
-    returncode: int
-    first_line: str
-    stderr_tail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from edge_emotion.benchmarks.types import ColdRun, ColdStart
 
 
 def _env(interpreter: Interpreter) -> dict[str, str]:
@@ -145,24 +131,24 @@ def keras_command(interpreter: Interpreter, model: str, image: str, spec_json: s
     ]
 
 
-def measure(command: list[str], interpreter: Interpreter, repeats: int) -> dict[str, Any]:
+def measure(command: list[str], interpreter: Interpreter, repeats: int) -> ColdStart:
     """`repeats` cold starts of one command: every run, the median wall time, the max RSS."""
     env = _env(interpreter)
-    runs = [run_once(command, env) for _ in range(max(1, repeats))]
+    runs = tuple(run_once(command, env) for _ in range(max(1, repeats)))
     ok = [r for r in runs if r.returncode == 0 and r.first_line]
-    out: dict[str, Any] = {"command": command, "runs": [r.to_dict() for r in runs]}
     if not ok:
         bad = runs[-1]
-        out["status"] = "failed"
         detail = bad.stderr_tail or bad.first_line or "no output"
-        out["reason"] = f"exit {bad.returncode}: {detail}"
-        return out
+        return ColdStart(
+            tuple(command), runs, status="failed", reason=f"exit {bad.returncode}: {detail}"
+        )
     walls = sorted(r.wall_ms for r in ok)
-    out.update(
+    return ColdStart(
+        tuple(command),
+        runs,
         status="ok",
         wall_ms_median=statistics.median(walls),
         wall_ms_min=walls[0],
         peak_rss_mb=max(r.peak_rss_mb for r in ok),
         first_line=ok[0].first_line,
     )
-    return out

@@ -12,6 +12,7 @@ from typing import Any
 
 from edge_emotion.benchmarks import plots, report
 from edge_emotion.benchmarks.plan import repo_root
+from edge_emotion.benchmarks.types import BenchmarkDoc
 from edge_emotion.rundir import write_json, write_text
 
 JSON_FILE = "benchmark.json"
@@ -41,12 +42,13 @@ def relativize(value: Any, pairs: list[tuple[str, str]] | None = None) -> Any:
     return value
 
 
-def write_outputs(doc: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+def write_outputs(doc: BenchmarkDoc, out_dir: Path) -> dict[str, Path]:
     """Write every output file (temp + rename each); returns name -> path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = relativize(doc)
+    data = relativize(doc.to_dict())
+    doc = BenchmarkDoc.from_dict(data)  # what is written is what is rendered
     names = plots.write_plots(doc, out_dir)
-    write_json(out_dir / JSON_FILE, doc)
+    write_json(out_dir / JSON_FILE, data)
     write_text(out_dir / MARKDOWN_FILE, report.markdown(doc, names))
     files = {"json": out_dir / JSON_FILE, "markdown": out_dir / MARKDOWN_FILE}
     files.update({name: out_dir / name for name in names})

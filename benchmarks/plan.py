@@ -12,9 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from edge_emotion.benchmarks.types import RowSpec
 
 VARIANTS = ("float32", "float16", "dynamic", "int8")
 BACKENDS = ("litert", "tflite", "tensorflow")
@@ -22,47 +23,6 @@ KERAS_KINDS = ("keras_direct", "keras_compiled", "keras_predict")
 TFLITE_VENV_NAME = ".venv-tflite"
 # Also read by the runtime's tests and set by scripts/test.sh.
 TFLITE_PYTHON_ENV = "EDGE_EMOTION_TFLITE_PYTHON"
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    """One line of the table: what is measured and how."""
-
-    id: str
-    kind: str  # "keras_direct", "keras_compiled", "keras_predict" or "tflite"
-    variant: str  # "keras" or an export mode
-    backend: str  # "keras" or an interpreter backend
-    threads: int | None  # None: the framework's default
-    xnnpack: bool
-    model_path: str
-    evaluate: bool  # compute accuracy here (else copied from `metrics_from`)
-    metrics_from: str | None = None
-    skip_reason: str | None = None
-    run: str = ""  # short name of the run directory the row belongs to
-
-    @property
-    def key(self) -> str:
-        """The row's id without its run prefix: what rows of different runs are matched on."""
-        return (
-            self.id.split(":", 1)[1] if self.run and self.id.startswith(f"{self.run}:") else self.id
-        )
-
-    @property
-    def label(self) -> str:
-        if self.kind == "keras_direct":
-            return "keras model(x)"
-        if self.kind == "keras_compiled":
-            return "keras tf.function"
-        if self.kind == "keras_predict":
-            return "keras predict"
-        suffix = "" if self.xnnpack else " no-xnnpack"
-        return f"{self.variant} {self.backend} t{self.threads}{suffix}"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["label"] = self.label
-        data["key"] = self.key
-        return data
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from edge_emotion.benchmarks.types import BenchmarkDoc, Row
 from edge_emotion_runtime.metadata import write_atomic
 
 LATENCY_VS_ACCURACY = "latency_vs_accuracy.png"
@@ -25,21 +26,20 @@ _MARKERS = {"keras": "s", "float32": "o", "float16": "D", "dynamic": "^", "int8"
 _RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 
 
-def _run_names(doc: dict[str, Any]) -> list[str]:
-    runs = doc.get("runs") or []
-    return [r["name"] for r in runs] if len(runs) > 1 else []
+def _run_names(doc: BenchmarkDoc) -> list[str]:
+    return [r.name for r in doc.runs] if doc.multi else []
 
 
-def _color(row: dict[str, Any], runs: list[str]) -> str:
+def _color(row: Row, runs: list[str]) -> str:
     """Backend colour for one run; run colour when several runs share the plot."""
     if runs:
-        index = runs.index(row["run"]) if row.get("run") in runs else len(runs)
+        index = runs.index(row.run) if row.run in runs else len(runs)
         return _RUN_COLORS[index % len(_RUN_COLORS)]
-    return _COLORS.get(row["backend"], "#9467bd")
+    return _COLORS.get(row.backend, "#9467bd")
 
 
-def _label(row: dict[str, Any], runs: list[str]) -> str:
-    return f"{row['run']}: {row['label']}" if runs and row.get("run") else row["label"]
+def _label(row: Row, runs: list[str]) -> str:
+    return f"{row.run}: {row.label}" if runs and row.run else row.label
 
 
 def _pyplot() -> Any:
@@ -58,48 +58,57 @@ def _save(fig: Any, path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def _measured(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in doc["rows"] if r.get("status") == "ok" and r.get("latency")]
+def _measured(doc: BenchmarkDoc) -> list[Row]:
+    return [r for r in doc.rows if r.measured]
 
 
-def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _p50(row: Row) -> float:
+    assert row.latency is not None
+    return row.latency.p50_ms
+
+
+def _accuracy(row: Row) -> float:
+    assert row.metrics is not None
+    return row.metrics.accuracy
+
+
+def _labelled(rows: list[Row]) -> list[Row]:
     """The points worth a label: every Keras row, and per variant the fastest TFLite row (any
     backend and thread count, XNNPACK on where measured). The other rows stay unlabelled dots."""
-    best: dict[str, dict[str, Any]] = {}
-    out = [r for r in rows if r["kind"] != "tflite"]
+    best: dict[str, Row] = {}
+    out = [r for r in rows if r.kind != "tflite"]
     for r in rows:
-        if r["kind"] != "tflite":
+        if r.kind != "tflite":
             continue
-        seen = best.get(r["variant"])
-        key = (not r["xnnpack"], r["latency"]["p50_ms"])
-        if seen is None or key < (not seen["xnnpack"], seen["latency"]["p50_ms"]):
-            best[r["variant"]] = r
+        seen = best.get(r.variant)
+        if seen is None or (not r.xnnpack, _p50(r)) < (not seen.xnnpack, _p50(seen)):
+            best[r.variant] = r
     return out + list(best.values())
 
 
-def _panel(ax: Any, rows: list[dict[str, Any]], runs: list[str], biggest: int) -> None:
+def _panel(ax: Any, rows: list[Row], runs: list[str], biggest: int) -> None:
     """One run's points; labels staggered above and below so neighbours do not overprint."""
     chosen = {id(r) for r in _labelled(rows)}
     for r in rows:
-        size = r.get("file_bytes") or 1
-        hollow = r["kind"] == "tflite" and not r["xnnpack"]
+        size = r.file_bytes or 1
+        hollow = r.kind == "tflite" and not r.xnnpack
         color = _color(r, [])
         ax.scatter(
-            r["latency"]["p50_ms"],
-            r["metrics"]["accuracy"],
+            _p50(r),
+            _accuracy(r),
             s=30 + 500 * math.sqrt(size / biggest),
-            marker=_MARKERS.get(r["variant"], "o"),
+            marker=_MARKERS.get(r.variant, "o"),
             alpha=0.75 if id(r) in chosen else 0.25,
             facecolors="none" if hollow else color,
             edgecolors=color,
             linewidths=1.2,
         )
-    labelled = sorted((r for r in rows if id(r) in chosen), key=lambda r: r["latency"]["p50_ms"])
+    labelled = sorted((r for r in rows if id(r) in chosen), key=_p50)
     for i, r in enumerate(labelled):
         dy = (18 + 14 * (i // 2 % 2)) * (1 if i % 2 == 0 else -1)
         ax.annotate(
-            f"{r['label']}  {r['latency']['p50_ms']:.3g} ms",
-            (r["latency"]["p50_ms"], r["metrics"]["accuracy"]),
+            f"{r.label}  {_p50(r):.3g} ms",
+            (_p50(r), _accuracy(r)),
             fontsize=7,
             xytext=(0, dy),
             textcoords="offset points",
@@ -108,7 +117,7 @@ def _panel(ax: Any, rows: list[dict[str, Any]], runs: list[str], biggest: int) -
             arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.6},
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
         )
-    accuracies = [r["metrics"]["accuracy"] for r in rows]
+    accuracies = [_accuracy(r) for r in rows]
     low, high = min(accuracies), max(accuracies)
     pad = max(0.004, (high - low) * 0.8)
     ax.set_ylim(low - pad, high + pad)
@@ -116,37 +125,37 @@ def _panel(ax: Any, rows: list[dict[str, Any]], runs: list[str], biggest: int) -
     ax.grid(True, which="both", alpha=0.3)
 
 
-def latency_vs_accuracy(doc: dict[str, Any], path: Path) -> Path:
+def latency_vs_accuracy(doc: BenchmarkDoc, path: Path) -> Path:
     """One panel per run (their accuracies differ far more than their variants do); in each,
     every row is a dot but only the Keras rows and each variant's fastest TFLite row are named."""
     plt = _pyplot()
-    rows = [r for r in _measured(doc) if r.get("metrics")]
+    rows = [r for r in _measured(doc) if r.metrics]
     runs = _run_names(doc)
-    groups = [[r for r in rows if r.get("run") == name] for name in runs] if runs else [rows]
+    groups = [[r for r in rows if r.run == name] for name in runs] if runs else [rows]
     fig, axes = plt.subplots(
         len(groups), 1, figsize=(10, 1.0 + 4.2 * len(groups)), dpi=110, squeeze=False
     )
-    biggest = max((r.get("file_bytes") or 1 for r in rows), default=1)
-    lows = [r["latency"]["p50_ms"] for r in rows]
+    biggest = max((r.file_bytes or 1 for r in rows), default=1)
+    lows = [_p50(r) for r in rows]
     for i, (ax, group) in enumerate(zip(axes[:, 0], groups, strict=True)):
         if group:
             _panel(ax, group, runs, biggest)
             ax.set_xlim(min(lows) / 1.6, max(lows) * 1.6)
         if runs:
-            n = doc["runs"][i]["eval"]["n"]
+            n = doc.runs[i].eval.n
             ax.set_title(f"{runs[i]}: accuracy on {n} images", fontsize=10, loc="left")
         else:
-            ax.set_title(f"accuracy on {doc['settings']['eval']['n']} images", fontsize=10)
+            ax.set_title(f"accuracy on {doc.runs[0].eval.n} images", fontsize=10)
         ax.set_ylabel("accuracy")
     axes[-1, 0].set_xlabel("p50 latency per image, batch 1 (ms, log scale)")
     handles = [
         plt.Line2D([], [], marker="o", color=c, linestyle="", label=b)
         for b, c in _COLORS.items()
-        if any(r["backend"] == b for r in rows)
+        if any(r.backend == b for r in rows)
     ] + [
         plt.Line2D([], [], marker=m, color="#777777", linestyle="", label=v)
         for v, m in _MARKERS.items()
-        if v != "keras" and any(r["variant"] == v for r in rows)
+        if v != "keras" and any(r.variant == v for r in rows)
     ]
     if handles:  # below the panels, where no point or label can be
         fig.legend(handles=handles, loc="lower center", fontsize=8, ncol=len(handles))
@@ -161,12 +170,12 @@ def latency_vs_accuracy(doc: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def latency_distribution(doc: dict[str, Any], path: Path) -> Path:
+def latency_distribution(doc: BenchmarkDoc, path: Path) -> Path:
     plt = _pyplot()
     rows = _measured(doc)
     runs = _run_names(doc)
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.32 * len(rows) + 1.5)), dpi=110)
-    data = [r["latencies_ms"] for r in rows]
+    data = [r.latencies_ms for r in rows]
     if data:
         box = ax.boxplot(
             data,
@@ -183,7 +192,7 @@ def latency_distribution(doc: dict[str, Any], path: Path) -> Path:
         ax.invert_yaxis()
         ax.set_xscale("log")
     ax.set_xlabel("latency per call (ms, log scale); box = quartiles, whiskers = p1..p99")
-    ax.set_title(f"Latency distribution, {doc['settings']['runs']} timed runs per row")
+    ax.set_title(f"Latency distribution, {doc.settings.runs} timed runs per row")
     ax.grid(True, axis="x", which="both", alpha=0.3)
     fig.tight_layout()
     _save(fig, path)
@@ -191,7 +200,7 @@ def latency_distribution(doc: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_plots(doc: dict[str, Any], out_dir: Path) -> list[str]:
+def write_plots(doc: BenchmarkDoc, out_dir: Path) -> list[str]:
     """Write both plots; returns their file names."""
     out_dir.mkdir(parents=True, exist_ok=True)
     latency_vs_accuracy(doc, out_dir / LATENCY_VS_ACCURACY)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from edge_emotion.benchmarks import compare
+from edge_emotion.benchmarks.types import BenchmarkDoc, DocumentError, EvalInfo, Row, RunInfo
 
 COLUMNS = (
     ("row", "row"),
@@ -58,97 +58,89 @@ def _ms(v: float | None) -> str:
     return f"{v:.3f}"
 
 
-def _xnn(row: dict[str, Any]) -> str:
-    if row.get("kind") != "tflite":
+def _xnn(row: Row) -> str:
+    if row.kind != "tflite":
         return "-"
-    if not row.get("xnnpack"):
+    if not row.xnnpack:
         return "off"
-    info = row.get("xnnpack_delegate") or {}
-    if info.get("nodes_replaced") is not None:
-        return f"{info['nodes_replaced']}/{info['nodes_total']} nodes"
-    if info.get("delegate_nodes"):
-        return f"on ({info['delegate_nodes']} part.)"
+    info = row.xnnpack_delegate
+    if info and info.nodes_replaced is not None:
+        return f"{info.nodes_replaced}/{info.nodes_total} nodes"
+    if info and info.delegate_nodes:
+        return f"on ({info.delegate_nodes} part.)"
     # Requested (the default delegate) but the interpreter does not say whether it took any node.
     return "requested"
 
 
-def is_multi(doc: dict[str, Any]) -> bool:
-    """Whether the document compares several runs (older documents have no `runs`)."""
-    return len(doc.get("runs") or []) > 1
-
-
-def columns(doc: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def columns(doc: BenchmarkDoc) -> tuple[tuple[str, str], ...]:
     """The table's columns: with several runs, a leading `run` column names each row's run."""
-    return (("run", "run"), *COLUMNS) if is_multi(doc) else COLUMNS
+    return (("run", "run"), *COLUMNS) if doc.multi else COLUMNS
 
 
-def _row_label(doc: dict[str, Any], row: dict[str, Any]) -> str:
-    return f"{row['run']}: {row['label']}" if is_multi(doc) and row.get("run") else row["label"]
+def _row_label(doc: BenchmarkDoc, row: Row) -> str:
+    return f"{row.run}: {row.label}" if doc.multi and row.run else row.label
 
 
-def cells(row: dict[str, Any]) -> dict[str, str]:
+def cells(row: Row) -> dict[str, str]:
     """Display strings of one row (skipped/failed rows only carry their reason)."""
     out = {key: "-" for _, key in COLUMNS}
-    out["row"] = row["label"]
-    out["run"] = row.get("run") or "-"
-    lat = row.get("latency")
-    if row.get("status") != "ok" or not lat:
+    out["row"] = row.label
+    out["run"] = row.run or "-"
+    lat = row.latency
+    if not row.measured or lat is None:
         return out
-    ratios = row.get("ratios", {})
-    metrics = row.get("metrics") or {}
-    cold = row.get("cold_start") or {}
+    ratios, metrics = row.ratios, row.metrics
+    cold = row.cold_start if row.cold_start and row.cold_start.status == "ok" else None
     out.update(
-        p50=_ms(lat["p50_ms"]),
-        mean=f"{_ms(lat['mean_ms'])}±{_ms(lat['std_ms'])}",
-        p99=_ms(lat["p99_ms"]),
-        ips=f"{lat['images_per_s']:.0f}"
-        if lat["images_per_s"] >= 10
-        else f"{lat['images_per_s']:.1f}",
-        speedup=f"{ratios['speedup_p50']:.2f}x" if "speedup_p50" in ratios else "-",
-        load=_ms(row.get("load_ms")),
-        first=_ms(row.get("first_inference_ms")),
-        cold=_ms(cold.get("wall_ms_median")) if cold.get("status") == "ok" else "-",
-        rss=f"{cold['peak_rss_mb']:.0f}" if cold.get("status") == "ok" else "-",
-        size=_size(row.get("file_bytes")),
-        size_ratio=f"{ratios['size_ratio']:.3f}" if "size_ratio" in ratios else "-",
-        acc=f"{metrics['accuracy']:.4f}" if metrics else "-",
-        dacc=f"{ratios['accuracy_delta']:+.4f}" if "accuracy_delta" in ratios else "-",
-        f1=f"{metrics['f1']:.4f}" if metrics else "-",
-        auc=f"{metrics['roc_auc']:.4f}" if metrics.get("roc_auc") is not None else "-",
-        agree=f"{row['agreement_with_keras']:.4f}"
-        if row.get("agreement_with_keras") is not None
+        p50=_ms(lat.p50_ms),
+        mean=f"{_ms(lat.mean_ms)}±{_ms(lat.std_ms)}",
+        p99=_ms(lat.p99_ms),
+        ips=f"{lat.images_per_s:.0f}" if lat.images_per_s >= 10 else f"{lat.images_per_s:.1f}",
+        speedup=f"{ratios.speedup_p50:.2f}x" if ratios else "-",
+        load=_ms(row.load_ms),
+        first=_ms(row.first_inference_ms),
+        cold=_ms(cold.wall_ms_median) if cold else "-",
+        rss=f"{cold.peak_rss_mb:.0f}" if cold else "-",
+        size=_size(row.file_bytes),
+        size_ratio=f"{ratios.size_ratio:.3f}" if ratios and ratios.size_ratio is not None else "-",
+        acc=f"{metrics.accuracy:.4f}" if metrics else "-",
+        dacc=f"{ratios.accuracy_delta:+.4f}"
+        if ratios and ratios.accuracy_delta is not None
         else "-",
+        f1=f"{metrics.f1:.4f}" if metrics else "-",
+        auc=f"{metrics.roc_auc:.4f}" if metrics and metrics.roc_auc is not None else "-",
+        agree=f"{row.agreement_with_keras:.4f}" if row.agreement_with_keras is not None else "-",
         xnn=_xnn(row),
     )
     return out
 
 
-def failed_validation(doc: dict[str, Any]) -> list[str]:
+def failed_validation(doc: BenchmarkDoc) -> list[str]:
     """Variants whose embedded metadata says they failed validation at export."""
-    multi = is_multi(doc)
     seen = {
-        f"{r['run']} {r['variant']}" if multi and r.get("run") else r["variant"]
-        for r in doc["rows"]
-        if r.get("validation_status") == "failed"
+        f"{r.run} {r.variant}" if doc.multi and r.run else r.variant
+        for r in doc.rows
+        if r.validation_status == "failed"
     }
     return sorted(seen)
 
 
-def _not_measured(doc: dict[str, Any]) -> list[str]:
+def _not_measured(doc: BenchmarkDoc) -> list[str]:
     return [
-        f"{_row_label(doc, r)}: {r['status']} ({r.get('reason', 'no reason given')})"
-        for r in doc["rows"]
-        if r.get("status") != "ok"
+        f"{_row_label(doc, r)}: {r.status} "
+        f"({r.reason if r.reason is not None else 'no reason given'})"
+        for r in doc.rows
+        if r.status != "ok"
     ]
 
 
-def text_table(doc: dict[str, Any]) -> str:
+def text_table(doc: BenchmarkDoc) -> str:
     """Plain aligned table for the terminal, skipped/failed rows listed below it (and, with
     several runs, the cross-run comparison)."""
     cols = columns(doc)
-    left = 2 if is_multi(doc) else 1  # text columns (run, row) are left-aligned
+    left = 2 if doc.multi else 1  # text columns (run, row) are left-aligned
     headers = [h for h, _ in cols]
-    body = [[cells(r)[k] for _, k in cols] for r in doc["rows"] if r.get("status") == "ok"]
+    body = [[cells(r)[k] for _, k in cols] for r in doc.rows if r.status == "ok"]
     widths = [
         max(len(h), *(len(line[i]) for line in body)) if body else len(h)
         for i, h in enumerate(headers)
@@ -176,36 +168,36 @@ def text_table(doc: dict[str, Any]) -> str:
         lines.append("")
         lines.append("not measured:")
         lines += [f"  {m}" for m in missing]
-    photo_rows = [r for r in doc["rows"] if r.get("photo")]
+    photo_rows = [r for r in doc.rows if r.photo]
     if photo_rows:
         lines += ["", "photo pipeline, median ms (decode / detect / crop+classify = total):"]
         for r in photo_rows:
-            p = r["photo"]["p50_ms"]
+            assert r.photo is not None
+            p = r.photo.p50_ms
             lines.append(
-                f"  {_row_label(doc, r)}: {_ms(p['decode'])} / {_ms(p['detect'])} / "
-                f"{_ms(p['classify'])} = {_ms(p['total'])}"
+                f"  {_row_label(doc, r)}: {_ms(p.decode)} / {_ms(p.detect)} / "
+                f"{_ms(p.classify)} = {_ms(p.total)}"
             )
     return "\n".join(lines) + "\n" + compare.text(doc)
 
 
-def markdown_table(doc: dict[str, Any]) -> str:
+def markdown_table(doc: BenchmarkDoc) -> str:
     cols = columns(doc)
-    left = 2 if is_multi(doc) else 1
+    left = 2 if doc.multi else 1
     headers = [h for h, _ in cols]
     lines = [
         "| " + " | ".join(headers) + " |",
         "|" + "|".join(":---" if i < left else "---:" for i in range(len(headers))) + "|",
     ]
-    for row in doc["rows"]:
-        if row.get("status") == "ok":
+    for row in doc.rows:
+        if row.status == "ok":
             c = cells(row)
             lines.append("| " + " | ".join(c[k] for _, k in cols) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _fmt_load(doc: dict[str, Any]) -> str:
-    load = doc.get("load_average") or {}
-    start, end = load.get("start"), load.get("end")
+def _fmt_load(doc: BenchmarkDoc) -> str:
+    start, end = doc.load_average.start, doc.load_average.end
     if not start:
         return "unknown"
     return (
@@ -215,14 +207,14 @@ def _fmt_load(doc: dict[str, Any]) -> str:
     )
 
 
-def _provenance(run: dict[str, Any]) -> list[str]:
+def _provenance(run: RunInfo) -> list[str]:
     """The train/export commands that made the run, as far as the run dir records them."""
     lines = []
-    if run.get("train_command"):
-        lines.append(run["train_command"])
-    export = run.get("export") or {}
-    options = export.get("options") or {}
-    if options:
+    if run.train_command:
+        lines.append(run.train_command)
+    export = run.export
+    options = (export.options if export else None) or {}  # as export_report.json wrote them
+    if export and options:
         chosen = options.get("modes") or []
         every = {"float32", "float16", "dynamic", "int8"}
         modes = "all" if set(chosen) >= every else ",".join(chosen)
@@ -234,26 +226,21 @@ def _provenance(run: dict[str, Any]) -> list[str]:
             else ""
         )
         lines.append(
-            f"edge-emotion export --model {run['path']} --quantize {modes}{extra}"
-            f"   # options from export_report.json; status {export.get('status')}"
+            f"edge-emotion export --model {run.path} --quantize {modes}{extra}"
+            f"   # options from export_report.json; status {export.status}"
         )
     return lines
 
 
-def _runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The runs of a document (older documents: just `run`)."""
-    return doc.get("runs") or [doc["run"]]
-
-
-def _size_note(doc: dict[str, Any]) -> list[str]:
+def _size_note(doc: BenchmarkDoc) -> list[str]:
     out: list[str] = []
-    for run in _runs(doc):
-        out += _size_note_of(run, f"{run['name']}: " if is_multi(doc) else "")
+    for run in doc.runs:
+        out += _size_note_of(run, f"{run.name}: " if doc.multi else "")
     return out
 
 
-def _size_note_of(run: dict[str, Any], prefix: str) -> list[str]:
-    params, size = run.get("parameters"), run.get("keras_model_bytes")
+def _size_note_of(run: RunInfo, prefix: str) -> list[str]:
+    params, size = run.parameters, run.keras_model_bytes
     if params and size and size > 1.5 * 4 * params:
         return [
             f"{prefix}Note: `model.keras` ({_size(size)}) also stores the optimizer state; the "
@@ -265,24 +252,24 @@ def _size_note_of(run: dict[str, Any], prefix: str) -> list[str]:
     return []
 
 
-def _eval_one(ev: dict[str, Any]) -> str:
-    return f"{ev['n']} images ({ev['source']}" + (
-        f", seeded random subset of {ev['n_available']}, capped by --max-eval)"
-        if ev.get("subset_seed") is not None
+def _eval_one(ev: EvalInfo) -> str:
+    return f"{ev.n} images ({ev.source}" + (
+        f", seeded random subset of {ev.n_available}, capped by --max-eval)"
+        if ev.subset_seed is not None
         else ")"
     )
 
 
-def _eval_text(doc: dict[str, Any], ev: dict[str, Any]) -> str:
-    if not is_multi(doc):
-        return _eval_one(ev)
-    return "; ".join(f"{r['name']}: {_eval_one(r['eval'])}" for r in doc["runs"])
+def _eval_text(doc: BenchmarkDoc) -> str:
+    if not doc.multi:
+        return _eval_one(doc.runs[0].eval)
+    return "; ".join(f"{r.name}: {_eval_one(r.eval)}" for r in doc.runs)
 
 
-def overhead_section(doc: dict[str, Any]) -> list[str]:
+def overhead_section(doc: BenchmarkDoc) -> list[str]:
     """Markdown lines: the Python wrapper's cost per TFLite row, against a bare invoke loop on
     the same interpreter and against ai-edge-litert's own `litert-benchmark`."""
-    rows = [r for r in doc["rows"] if r.get("bare_latencies_ms") and r.get("latency")]
+    rows = [r for r in doc.rows if r.bare_latencies_ms and r.latency]
     if not rows:
         return []
     lines = [
@@ -297,32 +284,34 @@ def overhead_section(doc: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|",
     ]
     for r in rows:
-        bare = float(np.median(r["bare_latencies_ms"]))
-        lb = r.get("litert_benchmark") or {}
-        shown = f"{lb['median_ms']:.2f}" if "median_ms" in lb else "-"
+        assert r.latency is not None
+        bare = float(np.median(r.bare_latencies_ms))
+        lb = r.litert_benchmark
+        shown = f"{lb.median_ms:.2f}" if lb and lb.median_ms is not None else "-"
         lines.append(
-            f"| {_row_label(doc, r)} | {_ms(r['latency']['p50_ms'])} | {_ms(bare)} | "
-            f"{r['latency']['p50_ms'] / bare:.2f}x | {shown} |"
+            f"| {_row_label(doc, r)} | {_ms(r.latency.p50_ms)} | {_ms(bare)} | "
+            f"{r.latency.p50_ms / bare:.2f}x | {shown} |"
         )
     return [*lines, ""]
 
 
-def photo_section(doc: dict[str, Any]) -> list[str]:
+def photo_section(doc: BenchmarkDoc) -> list[str]:
     """Markdown lines: per TFLite row, median ms per stage of the photo pipeline on real photos."""
-    rows = [r for r in doc["rows"] if r.get("photo")]
+    rows = [r for r in doc.rows if r.photo]
     if not rows:
         return []
-    photos = doc["settings"].get("photos", [])
+    first = rows[0].photo
+    assert first is not None
+    photos = doc.settings.photos or ()
     shown = ", ".join(
-        f"{p['name']} ({p['width']}x{p['height']} {p['format']}, "
-        f"{rows[0]['photo']['faces'].get(p['name'], '?')} face(s))"
+        f"{p.name} ({p.width}x{p.height} {p.format}, {first.faces.get(p.name, '?')} face(s))"
         for p in photos
     )
     lines = [
         "### Photo pipeline (whole photos: decode, detect, crop + classify)",
         "",
         f"`PhotoClassifier.analyze` on {len(photos)} real photos: {shown}; "
-        f"{rows[0]['photo']['runs']} timed runs each after one warm-up, median ms per stage "
+        f"{first.runs} timed runs each after one warm-up, median ms per stage "
         "over all photos and runs. Same model, backend, threads and XNNPACK setting as the row; "
         "the detector is the bundled BlazeFace short range.",
         "",
@@ -330,54 +319,52 @@ def photo_section(doc: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        p = r["photo"]["p50_ms"]
-        rate = 1000.0 / p["total"] if p["total"] else float("nan")
+        assert r.photo is not None
+        p = r.photo.p50_ms
+        rate = 1000.0 / p.total if p.total else float("nan")
         lines.append(
-            f"| {_row_label(doc, r)} | {_ms(p['decode'])} | {_ms(p['detect'])} | "
-            f"{_ms(p['classify'])} | {_ms(p['total'])} | {rate:.0f} |"
+            f"| {_row_label(doc, r)} | {_ms(p.decode)} | {_ms(p.detect)} | "
+            f"{_ms(p.classify)} | {_ms(p.total)} | {rate:.0f} |"
         )
     return [*lines, ""]
 
 
-def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
+def markdown(doc: BenchmarkDoc, plots: list[str] | None = None) -> str:
     """benchmark.md: headline table, what was not measured, method, machine and the command."""
-    s, m = doc["settings"], doc["machine"]
-    ev = s["eval"]
-    v = m.get("versions", {})
+    s, m = doc.settings, doc.machine
+    v = m.versions  # distribution -> version
     interp = ", ".join(
-        f"{k} {e.get('backend_version') or ''} (Python {e.get('python')}, "
-        f"numpy {e.get('numpy')})".replace("  ", " ")
-        for k, e in sorted(doc.get("interpreters", {}).items())
-        if e
+        f"{k} {e.backend_version or ''} (Python {e.python}, numpy {e.numpy})".replace("  ", " ")
+        for k, e in sorted(doc.interpreters.items())
     )
-    multi = is_multi(doc)
+    multi = doc.multi
     titles = [
-        f"{r['name'] + ' = ' if multi else ''}{r.get('arch') or 'model'} "
-        + "x".join(str(r["preprocess"][k]) for k in ("height", "width", "channels"))
-        for r in _runs(doc)
+        f"{r.name + ' = ' if multi else ''}{r.arch or 'model'} "
+        f"{r.preprocess.height}x{r.preprocess.width}x{r.preprocess.channels}"
+        for r in doc.runs
     ]
-    provenance = [line for r in _runs(doc) for line in _provenance(r)]
+    provenance = [line for r in doc.runs for line in _provenance(r)]
     parts = [
         f"# Benchmark: {' vs '.join(titles)}",
         "",
-        f"{doc['date']} · {m['cpu_model']} ({m['usable_cores']} cores) · load {_fmt_load(doc)}",
+        f"{doc.date} · {m.cpu_model} ({m.usable_cores} cores) · load {_fmt_load(doc)}",
         "",
         "```sh",
         *provenance,
-        doc["command"],
+        doc.command,
         "```",
         "",
         markdown_table(doc),
         *([compare.markdown(doc)] if multi else []),
         "Columns: latency of one single-image (batch 1) call after warm-up (p50, mean±std, p99 "
-        f"over {s['runs']} timed runs after {s['warmup']} warm-up runs); img/s = 1000/mean; "
+        f"over {s.runs} timed runs after {s.warmup} warm-up runs); img/s = 1000/mean; "
         "speed-up = compiled Keras (`tf.function` with XLA where it compiles) p50 / row p50"
         + (" (the Keras model of the row's own run)" if multi else "")
         + "; load = model load/interpreter creation; "
         "1st = first inference after load; cold = median wall time of a fresh process to its "
-        f"first printed answer over {s['cold_runs']} runs; RSS = peak resident memory of that "
+        f"first printed answer over {s.cold_runs} runs; RSS = peak resident memory of that "
         "process; size × = file size / the run's `float32.tflite` size; acc/F1/AUC on "
-        + _eval_text(doc, ev)
+        + _eval_text(doc)
         + "; Δacc = accuracy − Keras accuracy; agree = fraction of images given the same label "
         "as Keras; XNNPACK = delegate status reported by the interpreter. Rows at other thread "
         "counts reuse the accuracy measured at the first thread count (same model, same backend).",
@@ -395,21 +382,21 @@ def markdown(doc: dict[str, Any], plots: list[str] | None = None) -> str:
     parts += [
         "## Environment",
         "",
-        f"- CPU: {m['cpu_model']}, {m['logical_cores']} logical cores "
-        f"({m['usable_cores']} usable), SIMD: {', '.join(m.get('cpu_flags') or []) or 'n/a'}",
-        f"- OS: {m['os']}",
-        f"- Python {m['python']}; TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}, "
+        f"- CPU: {m.cpu_model}, {m.logical_cores} logical cores "
+        f"({m.usable_cores} usable), SIMD: {', '.join(m.cpu_flags) or 'n/a'}",
+        f"- OS: {m.os}",
+        f"- Python {m.python}; TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}, "
         f"numpy {v.get('numpy')}, ai-edge-litert {v.get('ai-edge-litert')}",
         f"- Interpreters used: {interp or 'n/a'}",
-        f"- Process niceness {doc.get('nice')}; total run time {doc.get('duration_s')} s",
+        f"- Process niceness {doc.nice}; total run time {doc.duration_s} s",
         "",
         "## Method",
         "",
         "Each backend's rows are measured in their own fresh worker process "
-        f"(isolation: {s['isolation']}), one after the other, all in this one invocation. "
+        f"(isolation: {s.isolation}), one after the other, all in this one invocation. "
         + (
             "The runs' worker groups were interleaved, in this order: "
-            + ", ".join(f"`{g}`" for g in s.get("measurement_order", []))
+            + ", ".join(f"`{g}`" for g in s.measurement_order or ())
             + ". "
             if multi
             else ""
@@ -434,7 +421,11 @@ def main(argv: list[str]) -> int:
         )
         return 2
     path = Path(paths[0])
-    doc = json.loads(path.read_text())
+    try:
+        doc = BenchmarkDoc.from_dict(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError, DocumentError) as err:
+        print(f"error: {path}: {err}", file=sys.stderr)
+        return 2
     sys.stdout.write(text_table(doc))
     if write:
         from edge_emotion.benchmarks.outputs import write_outputs

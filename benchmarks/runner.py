@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,21 @@ from PIL import Image
 
 from edge_emotion.benchmarks import coldstart, photos, plan, sysinfo
 from edge_emotion.benchmarks.stats import summarize
+from edge_emotion.benchmarks.types import (
+    BenchmarkDoc,
+    ColdStart,
+    EvalInfo,
+    ExportSummary,
+    LoadAverage,
+    Metrics,
+    PhotoInfo,
+    PhotoTimes,
+    Ratios,
+    Row,
+    RunInfo,
+    Settings,
+    WorkerEnv,
+)
 from edge_emotion.errors import UsageError
 from edge_emotion.rundir import RunDir
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD
@@ -33,6 +48,16 @@ from edge_emotion_runtime.metadata import read_metadata
 SCHEMA_VERSION = 1
 EVAL_SEED = 0
 Progress = Callable[[str], None]
+TIMED_CALL = {
+    "keras_direct": "np.asarray(model(x, training=False))",
+    "keras_compiled": "tf.function(model, jit_compile=True)(x)",
+    "keras_predict": "model.predict(x, verbose=0)",
+    "tflite": "Classifier.predict(face): uint8 pixels of one resized face -> "
+    "input tensor (integer fast path or quantize), set_tensor, invoke, get_tensor, "
+    "dequantize, decide",
+    "bare": "set_tensor, invoke, get_tensor on the same interpreter, alternated "
+    "call by call with the tflite row's call",
+}
 
 
 @dataclass(frozen=True)
@@ -49,7 +74,6 @@ class BenchmarkOptions:
     cold_runs: int = 3
     isolation: str = "backend"  # or "row"
     command_line: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
     # Short names of the runs (default: each run directory's name).
     names: tuple[str, ...] = ()
     # Real photos for the photo-pipeline columns (None: photos.default_photo_dir()); timed
@@ -72,7 +96,7 @@ class EvalSet:
     pixels: np.ndarray
     labels: np.ndarray
     image: str  # one image file for the cold-start processes
-    info: dict[str, Any]
+    info: EvalInfo
 
 
 def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Path) -> EvalSet:
@@ -106,17 +130,17 @@ def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Pat
         image = str(workdir / "coldstart.png")
         arr = pixels[0] if len(pixels) else np.full(spec.shape, 128, np.uint8)
         Image.fromarray(arr[:, :, 0] if spec.channels == 1 else arr).save(image)
-    info = {
-        "source": source,
-        "n": len(index),
-        "n_available": int(total),
-        "max_eval": max_eval,
-        "subset_seed": EVAL_SEED if len(index) < total else None,
-        "class_counts": np.bincount(labels, minlength=2).astype(int).tolist(),
+    info = EvalInfo(
+        source=source,
+        n=len(index),
+        n_available=int(total),
+        max_eval=max_eval,
+        subset_seed=EVAL_SEED if len(index) < total else None,
+        class_counts=tuple(np.bincount(labels, minlength=2).astype(int).tolist()),
         # Content hash of the evaluated images and labels, so a comparison of several runs can
         # say whether their accuracies were measured on the same images.
-        "images_sha256": _fingerprint([split.samples[int(i)] for i in index]),
-    }
+        images_sha256=_fingerprint([split.samples[int(i)] for i in index]),
+    )
     return EvalSet(pixels=pixels, labels=labels, image=image, info=info)
 
 
@@ -194,143 +218,152 @@ def run_group(
 
 
 # --------------------------------------------------------------------------- assembling rows
+# A worker's JSON line for a row is that row's JSON, plus these: the row's id, and what the runner
+# turns into figures of its own (the raw probabilities, the photo pipeline's times).
+_NOT_ROW_KEYS = ("row", "probs", "photo")
+
+
 def _metrics(
     labels: np.ndarray, probs: np.ndarray, threshold: float, names: tuple[str, ...]
-) -> dict[str, Any]:
+) -> Metrics:
     from edge_emotion.training.metrics import binary_metrics
 
-    return binary_metrics(labels, probs, threshold, names)
+    return Metrics.from_dict(binary_metrics(labels, probs, threshold, names))
 
 
-def _file_facts(row: plan.RowSpec) -> dict[str, Any]:
+def _file_facts(row: plan.RowSpec) -> tuple[int | None, str | None]:
+    """The model file's size and, for a .tflite, the validation status in its metadata."""
     path = Path(row.model_path)
-    facts: dict[str, Any] = {"file_bytes": path.stat().st_size if path.is_file() else None}
-    if row.kind == "tflite" and path.is_file():
+    if not path.is_file():
+        return None, None
+    status = None
+    if row.kind == "tflite":
         try:
             meta = read_metadata(path)
         except Exception:
             meta = None
-        facts["validation_status"] = meta.validation_status if meta else "no metadata"
-    return facts
+        status = meta.validation_status if meta else "no metadata"
+    return path.stat().st_size, status
+
+
+def _photo(reported: dict[str, Any]) -> PhotoTimes:
+    """The worker's photo-pipeline times with their medians per stage."""
+    p50 = {stage: float(np.median(ms)) for stage, ms in reported["ms"].items()}
+    return PhotoTimes.from_dict({**reported, "p50_ms": p50})
+
+
+def _row(spec: plan.RowSpec, got: dict[str, Any] | None, cold: ColdStart | None) -> Row:
+    """A row from its spec and what its worker reported (None: never measured)."""
+    file_bytes, validation = _file_facts(spec)
+    facts = {"file_bytes": file_bytes, "validation_status": validation}
+    if spec.skip_reason is not None:
+        return Row.of(spec, status="skipped", reason=spec.skip_reason, **facts)
+    if got is None:
+        return Row.of(spec, status="failed", reason="not measured", **facts)
+    reported = {k: v for k, v in got.items() if k not in _NOT_ROW_KEYS}
+    if not reported.get("reason"):
+        reported.pop("reason", None)
+    row = replace(Row.from_dict({**spec.to_dict(), **facts, **reported}), cold_start=cold)
+    if row.status != "ok":
+        return row
+    assert row.latencies_ms is not None
+    return replace(
+        row,
+        latency=summarize(row.latencies_ms),
+        photo=_photo(got["photo"]) if "photo" in got else None,
+    )
 
 
 def assemble(
     groups: list[plan.Group],
     raw: dict[str, dict[str, Any]],
-    cold: dict[str, dict[str, Any]],
+    cold: dict[str, ColdStart],
     evalset: EvalSet,
     threshold: float,
     names: tuple[str, ...],
-) -> list[dict[str, Any]]:
-    """One dict per row with every raw figure, stats, metrics, agreement and ratios."""
+) -> list[Row]:
+    """One row per spec with every raw figure, stats, metrics, agreement and ratios."""
     specs = [row for group in groups for row in group.rows]
     probs: dict[str, np.ndarray] = {}
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, Row] = {}
     for spec in specs:
-        out: dict[str, Any] = {**spec.to_dict(), **_file_facts(spec)}
         got = raw.get(spec.id)
-        if spec.skip_reason is not None:
-            out.update(status="skipped", reason=spec.skip_reason)
-        elif got is None:
-            out.update(status="failed", reason="not measured")
-        else:
-            out["status"] = got["status"]
-            if got.get("reason"):
-                out["reason"] = got["reason"]
-            for key in (
-                "load_ms",
-                "first_inference_ms",
-                "import_ms",
-                "latencies_ms",
-                "bare_latencies_ms",
-                "litert_benchmark",
-                "compiled",
-                "env",
-                "xnnpack_delegate",
-                "worker_peak_rss_mb",
-                "eval_s",
-                "tf_threads",
-                "backend_used",
-            ):
-                if key in got:
-                    out[key] = got[key]
-            if got["status"] == "ok":
-                out["latency"] = summarize(got["latencies_ms"]).to_dict()
-                if "photo" in got:
-                    out["photo"] = {
-                        "faces": got["photo"]["faces"],
-                        "runs": got["photo"]["runs"],
-                        "ms": got["photo"]["ms"],
-                        "p50_ms": {k: float(np.median(v)) for k, v in got["photo"]["ms"].items()},
-                    }
-                if "probs" in got:
-                    probs[spec.id] = np.asarray(got["probs"], dtype=np.float64)
-                    out["metrics"] = _metrics(evalset.labels, probs[spec.id], threshold, names)
-                    out["eval_n"] = len(probs[spec.id])
-            if spec.id in cold:
-                out["cold_start"] = cold[spec.id]
-        rows[spec.id] = out
+        row = _row(spec, got, cold.get(spec.id))
+        if row.status == "ok" and got is not None and "probs" in got:
+            probs[spec.id] = np.asarray(got["probs"], dtype=np.float64)
+            row = replace(
+                row,
+                metrics=_metrics(evalset.labels, probs[spec.id], threshold, names),
+                eval_n=len(probs[spec.id]),
+            )
+        rows[spec.id] = row
 
     reference_id = next((s.id for s in specs if s.kind == "keras_direct"), "")
     reference = probs.get(reference_id)
     for spec in specs:
-        out = rows[spec.id]
         if spec.id in probs and reference is not None and len(reference) == len(probs[spec.id]):
             p = probs[spec.id]
             same = (p > threshold) == (reference > threshold)
-            out["agreement_with_keras"] = float(same.mean()) if len(p) else None
-            out["disagreements_with_keras"] = int((~same).sum())
-            out["max_abs_prob_diff_vs_keras"] = (
-                float(np.abs(p - reference).max()) if len(p) else None
+            rows[spec.id] = replace(
+                rows[spec.id],
+                agreement_with_keras=float(same.mean()) if len(p) else None,
+                disagreements_with_keras=int((~same).sum()),
+                max_abs_prob_diff_vs_keras=float(np.abs(p - reference).max()) if len(p) else None,
             )
     for spec in specs:  # rows that reuse another row's evaluation (other thread counts)
-        out = rows[spec.id]
+        row = rows[spec.id]
         source = rows.get(spec.metrics_from or "")
-        if out["status"] == "ok" and "metrics" not in out and source and "metrics" in source:
-            for key in (
-                "metrics",
-                "eval_n",
-                "agreement_with_keras",
-                "disagreements_with_keras",
-                "max_abs_prob_diff_vs_keras",
-            ):
-                if key in source:
-                    out[key] = source[key]
-    _add_ratios(list(rows.values()))
-    return list(rows.values())
+        if row.status == "ok" and row.metrics is None and source and source.metrics:
+            rows[spec.id] = replace(
+                row,
+                metrics=source.metrics,
+                eval_n=source.eval_n,
+                agreement_with_keras=source.agreement_with_keras,
+                disagreements_with_keras=source.disagreements_with_keras,
+                max_abs_prob_diff_vs_keras=source.max_abs_prob_diff_vs_keras,
+            )
+    return add_ratios(list(rows.values()))
 
 
-def _add_ratios(rows: list[dict[str, Any]]) -> None:
-    """Ratios against fair baselines: speed against the compiled Keras call (eager `model(x)`
-    pays Python dispatch per layer, which flatters small models), size against the run's
-    float32 .tflite (`model.keras` also stores the optimizer state)."""
-    ok = [r for r in rows if r.get("status") == "ok"]
-    eager = next((r for r in ok if r["kind"] == "keras_direct"), None)
-    base = next((r for r in ok if r["kind"] == "keras_compiled"), eager)
+def add_ratios(rows: list[Row]) -> list[Row]:
+    """The rows with ratios against fair baselines: speed against the compiled Keras call (eager
+    `model(x)` pays Python dispatch per layer, which flatters small models), size against the
+    run's float32 .tflite (`model.keras` also stores the optimizer state)."""
+    ok = [r for r in rows if r.status == "ok"]
+    eager = next((r for r in ok if r.kind == "keras_direct"), None)
+    base = next((r for r in ok if r.kind == "keras_compiled"), eager)
     if base is None:
-        return
-    f32 = next((r for r in rows if r["kind"] == "tflite" and r["variant"] == "float32"), None)
-    f32_bytes = (f32 or {}).get("file_bytes")
-    for row in ok:
-        ratios: dict[str, Any] = {
-            "baseline": base["kind"],
-            "speedup_p50": base["latency"]["p50_ms"] / row["latency"]["p50_ms"],
-            "speedup_mean": base["latency"]["mean_ms"] / row["latency"]["mean_ms"],
-        }
-        if eager is not None:
-            ratios["speedup_p50_vs_eager"] = eager["latency"]["p50_ms"] / row["latency"]["p50_ms"]
-        if row.get("bare_latencies_ms"):
-            bare = float(np.median(row["bare_latencies_ms"]))
-            ratios["wrapper_overhead_p50"] = row["latency"]["p50_ms"] / bare
-        if f32_bytes and row.get("file_bytes") and row["kind"] == "tflite":
-            ratios["size_ratio"] = row["file_bytes"] / f32_bytes
-        if "metrics" in base and "metrics" in row:
-            ratios["accuracy_delta"] = row["metrics"]["accuracy"] - base["metrics"]["accuracy"]
-        bc, rc = base.get("cold_start", {}), row.get("cold_start", {})
-        if bc.get("status") == "ok" and rc.get("status") == "ok":
-            ratios["cold_start_speedup"] = bc["wall_ms_median"] / rc["wall_ms_median"]
-            ratios["peak_rss_ratio"] = rc["peak_rss_mb"] / bc["peak_rss_mb"]
-        row["ratios"] = ratios
+        return rows
+    f32 = next((r for r in rows if r.kind == "tflite" and r.variant == "float32"), None)
+    f32_bytes = f32.file_bytes if f32 else None
+    return [
+        replace(r, ratios=_ratios(r, base, eager, f32_bytes)) if r.status == "ok" else r
+        for r in rows
+    ]
+
+
+def _ratios(row: Row, base: Row, eager: Row | None, f32_bytes: int | None) -> Ratios:
+    assert row.latency is not None and base.latency is not None
+    p50 = row.latency.p50_ms
+    bc, rc = base.cold_start, row.cold_start
+    colds = bc and rc and bc.status == "ok" and rc.status == "ok"
+    return Ratios(
+        baseline=base.kind,
+        speedup_p50=base.latency.p50_ms / p50,
+        speedup_mean=base.latency.mean_ms / row.latency.mean_ms,
+        speedup_p50_vs_eager=eager.latency.p50_ms / p50 if eager and eager.latency else None,
+        wrapper_overhead_p50=p50 / float(np.median(row.bare_latencies_ms))
+        if row.bare_latencies_ms
+        else None,
+        size_ratio=row.file_bytes / f32_bytes
+        if f32_bytes and row.file_bytes and row.kind == "tflite"
+        else None,
+        accuracy_delta=row.metrics.accuracy - base.metrics.accuracy
+        if base.metrics and row.metrics
+        else None,
+        cold_start_speedup=bc.wall_ms_median / rc.wall_ms_median if colds else None,
+        peak_rss_ratio=rc.peak_rss_mb / bc.peak_rss_mb if colds else None,
+    )
 
 
 # --------------------------------------------------------------------------- cold starts
@@ -339,16 +372,16 @@ def measure_cold_starts(
     raw: dict[str, dict[str, Any]],
     repeats: int,
     progress: Progress,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, ColdStart]:
     """Fresh-process starts of every measured row: (group, its run's eval set, spec JSON)."""
-    cold: dict[str, dict[str, Any]] = {}
+    cold: dict[str, ColdStart] = {}
     todo = [
         (g, r, evalset, spec_json)
         for g, evalset, spec_json in groups
         for r in g.rows
         if r.skip_reason is None and raw.get(r.id, {}).get("status") == "ok"
     ]
-    keras_done: dict[str, dict[str, Any]] = {}  # model path -> result (direct and predict share)
+    keras_done: dict[str, ColdStart] = {}  # model path -> result (direct and predict share)
     for i, (group, row, evalset, spec_json) in enumerate(todo, 1):
         if row.kind.startswith("keras"):
             if row.model_path not in keras_done:
@@ -356,10 +389,9 @@ def measure_cold_starts(
                     group.interpreter, row.model_path, evalset.image, spec_json
                 )
                 keras_done[row.model_path] = coldstart.measure(command, group.interpreter, repeats)
-            cold[row.id] = {
-                **keras_done[row.model_path],
-                "note": "load model + model(x) on one image",
-            }
+            cold[row.id] = replace(
+                keras_done[row.model_path], note="load model + model(x) on one image"
+            )
         else:
             command = coldstart.tflite_command(
                 group.interpreter,
@@ -372,23 +404,23 @@ def measure_cold_starts(
             cold[row.id] = coldstart.measure(command, group.interpreter, repeats)
         result = cold[row.id]
         shown = (
-            f"{result['wall_ms_median']:.0f} ms, peak RSS {result['peak_rss_mb']:.0f} MB"
-            if result["status"] == "ok"
-            else f"failed: {result['reason']}"
+            f"{result.wall_ms_median:.0f} ms, peak RSS {result.peak_rss_mb:.0f} MB"
+            if result.status == "ok"
+            else f"failed: {result.reason}"
         )
         name = f"{row.run}: " if row.id != row.key else ""
         progress(f"benchmark: cold start [{i}/{len(todo)}] {name}{row.label}: {shown}")
     return cold
 
 
-def _export_summary(run: RunDir) -> dict[str, Any] | None:
+def _export_summary(run: RunDir) -> ExportSummary | None:
     """Options and status of the export that produced the .tflite files (export_report.json)."""
     path = run.export_dir / "export_report.json"
     try:
         report = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return {"options": report.get("options"), "status": report.get("status")}
+    return ExportSummary(options=report.get("options"), status=report.get("status"))
 
 
 # --------------------------------------------------------------------------- runs
@@ -428,6 +460,7 @@ class _Run:
     """Everything the benchmark knows about one of the runs it measures."""
 
     name: str
+    path: Path  # as given on the command line
     run: RunDir
     config: dict[str, Any]
     spec: Any  # PreprocessSpec
@@ -438,21 +471,21 @@ class _Run:
     groups: list[plan.Group] = field(default_factory=list)
     job: dict[str, Any] = field(default_factory=dict)
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> RunInfo:
         assert self.evalset is not None
-        return {
-            "name": self.name,
-            "path": str(self.run.path),
-            "arch": self.config.get("arch") or self.config.get("model", {}).get("arch"),
-            "preprocess": self.spec.to_dict(),
-            "labels": list(self.labels),
-            "threshold": self.threshold,
-            "keras_model_bytes": self.run.model_path.stat().st_size,
-            "parameters": (self.config.get("model") or {}).get("parameters"),
-            "train_command": self.config.get("command"),
-            "export": _export_summary(self.run),
-            "eval": self.evalset.info,
-        }
+        return RunInfo(
+            name=self.name,
+            path=str(self.path),
+            arch=self.config.get("arch") or self.config.get("model", {}).get("arch"),
+            preprocess=self.spec,
+            labels=self.labels,
+            threshold=self.threshold,
+            keras_model_bytes=self.run.model_path.stat().st_size,
+            parameters=(self.config.get("model") or {}).get("parameters"),
+            train_command=self.config.get("command"),
+            export=_export_summary(self.run),
+            eval=self.evalset.info,
+        )
 
 
 def _check_options(opts: BenchmarkOptions) -> None:
@@ -479,7 +512,7 @@ def _check_options(opts: BenchmarkOptions) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
-def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[str, Any]:
+def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> BenchmarkDoc:
     """Measure everything and return the benchmark document (what benchmark.json holds).
 
     With several runs (`opts.run_paths`), every run's rows are measured in this one invocation,
@@ -498,13 +531,14 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
 
     with tempfile.TemporaryDirectory(prefix="edge-emotion-bench-") as tmp:
         runs: list[_Run] = []
-        for i, (name, run) in enumerate(zip(names, opened, strict=True)):
+        for i, (name, path, run) in enumerate(zip(names, opts.run_paths, opened, strict=True)):
             config = run.config()
             workdir = Path(tmp) / f"run{i}"
             workdir.mkdir()
             runs.append(
                 _Run(
                     name=name,
+                    path=path,
                     run=run,
                     config=config,
                     spec=run.preprocess_spec(),
@@ -530,8 +564,7 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
             r.evalset = load_eval(r.run, opts.data, opts.max_eval, r.workdir)
             np.savez(r.workdir / "eval.npz", pixels=r.evalset.pixels, labels=r.evalset.labels)
             progress(
-                f"benchmark: {shown}{r.evalset.info['n']} evaluation images "
-                f"({r.evalset.info['source']})"
+                f"benchmark: {shown}{r.evalset.info.n} evaluation images ({r.evalset.info.source})"
             )
             r.groups = plan.build_plan(
                 r.run.path,
@@ -574,7 +607,7 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
             progress(f"benchmark: starting worker for {group.name} ({group.interpreter.python})")
             raw.update(run_group(group, runs[index].job, runs[index].workdir, on_row))
 
-        cold: dict[str, dict[str, Any]] = {}
+        cold: dict[str, ColdStart] = {}
         if opts.cold_runs > 0:
             cold = measure_cold_starts(
                 [
@@ -585,59 +618,42 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> dict[
                 opts.cold_runs,
                 progress,
             )
-        rows: list[dict[str, Any]] = []
+        rows: list[Row] = []
         for r in runs:
             assert r.evalset is not None
             rows += assemble(r.groups, raw, cold, r.evalset, r.threshold, r.labels)
 
-    interpreters: dict[str, Any] = {}
-    for payload in raw.values():
-        env = payload.get("env") or {}
-        key = env.get("backend_distribution") or "keras"
-        interpreters.setdefault(key, env)
-    infos = [r.info() for r in runs]
-    first = {k: v for k, v in infos[0].items() if k not in ("name", "eval")}
-    first["path"] = str(opts.run_paths[0])
-    for info, path in zip(infos, opts.run_paths, strict=True):
-        info["path"] = str(path)  # as given on the command line
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "tool": "edge-emotion benchmark",
-        "date": started.isoformat(timespec="seconds"),
-        "duration_s": round(time.perf_counter() - t0, 1),
-        "command": opts.command_line,
-        "run": first,
-        "runs": infos,
-        "settings": {
-            "runs": opts.runs,
-            "warmup": opts.warmup,
-            "threads": list(opts.threads),
-            "backends": list(opts.backends),
-            "isolation": opts.isolation,
-            "cold_runs": opts.cold_runs,
-            "batch": 1,
-            "timed_call": {
-                "keras_direct": "np.asarray(model(x, training=False))",
-                "keras_compiled": "tf.function(model, jit_compile=True)(x)",
-                "keras_predict": "model.predict(x, verbose=0)",
-                "tflite": "Classifier.predict(face): uint8 pixels of one resized face -> "
-                "input tensor (integer fast path or quantize), set_tensor, invoke, get_tensor, "
-                "dequantize, decide",
-                "bare": "set_tensor, invoke, get_tensor on the same interpreter, alternated "
-                "call by call with the tflite row's call",
-            },
-            "eval": infos[0]["eval"],
-            "photos": [{k: v for k, v in p.items() if k != "path"} for p in photo_set],
-            "photo_runs": opts.photo_runs,
-            **({"measurement_order": [g.name for _, g in order]} if multi else {}),
-            **opts.extra,
-        },
-        "machine": sysinfo.machine_info(),
-        "load_average": {"start": load_start, "end": sysinfo.load_average()},
-        "nice": os.nice(0) if hasattr(os, "nice") else None,
-        "interpreters": interpreters,
-        "rows": rows,
-    }
-    if multi:
-        doc["comparison"] = compare(doc)
-    return doc
+    interpreters: dict[str, WorkerEnv] = {}
+    for row in rows:
+        if row.env is not None:
+            interpreters.setdefault(row.env.backend_distribution or "keras", row.env)
+    infos = tuple(r.info() for r in runs)
+    return BenchmarkDoc(
+        schema_version=SCHEMA_VERSION,
+        tool="edge-emotion benchmark",
+        date=started.isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - t0, 1),
+        command=opts.command_line,
+        runs=infos,
+        settings=Settings(
+            runs=opts.runs,
+            warmup=opts.warmup,
+            threads=opts.threads,
+            backends=opts.backends,
+            isolation=opts.isolation,
+            cold_runs=opts.cold_runs,
+            batch=1,
+            timed_call=TIMED_CALL,
+            photos=tuple(
+                PhotoInfo.from_dict({k: v for k, v in p.items() if k != "path"}) for p in photo_set
+            ),
+            photo_runs=opts.photo_runs,
+            measurement_order=tuple(g.name for _, g in order) if multi else None,
+        ),
+        machine=sysinfo.machine_info(),
+        load_average=LoadAverage(start=load_start, end=sysinfo.load_average()),
+        nice=os.nice(0) if hasattr(os, "nice") else None,
+        interpreters=interpreters,
+        rows=tuple(rows),
+        comparison=compare(infos, rows) if multi else None,
+    )

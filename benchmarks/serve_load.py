@@ -28,7 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge_emotion.benchmarks.stats import LatencyStats, summarize
+from edge_emotion.benchmarks.stats import summarize
+from edge_emotion.benchmarks.types import LatencyStats
 
 HOST = "127.0.0.1"
 

@@ -7,29 +7,10 @@ min <= p50 <= p90 <= p99 <= max for any sample. Pure numpy: no TensorFlow, cheap
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class LatencyStats:
-    """Latency of one row in milliseconds, over `n` timed single-image runs after warm-up."""
-
-    n: int
-    mean_ms: float
-    std_ms: float
-    min_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    # Throughput implied by the mean latency at batch 1 (one image per call, calls back to back).
-    images_per_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from edge_emotion.benchmarks.types import LatencyStats
 
 
 def summarize(latencies_ms: Sequence[float]) -> LatencyStats:

@@ -10,7 +10,8 @@ import os
 import platform
 import sys
 from importlib import metadata as importlib_metadata
-from typing import Any
+
+from edge_emotion.benchmarks.types import Machine
 
 DISTRIBUTIONS = (
     "tensorflow",
@@ -81,25 +82,25 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def load_average() -> list[float] | None:
+def load_average() -> tuple[float, ...] | None:
     try:
-        return [round(v, 2) for v in os.getloadavg()]
+        return tuple(round(v, 2) for v in os.getloadavg())
     except OSError:
         return None
 
 
-def machine_info() -> dict[str, Any]:
+def machine_info() -> Machine:
     affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "cpu_model": cpu_model(),
-        "cpu_flags": cpu_flags(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": len(affinity) if affinity is not None else os.cpu_count(),
-        "memory_total_mb": memory_total_mb(),
-        "os": platform.platform(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "python_executable": sys.executable,
-        "versions": versions(),
-    }
+    return Machine(
+        cpu_model=cpu_model(),
+        cpu_flags=tuple(cpu_flags()),
+        logical_cores=os.cpu_count(),
+        usable_cores=len(affinity) if affinity is not None else os.cpu_count(),
+        memory_total_mb=memory_total_mb(),
+        os=platform.platform(),
+        machine=platform.machine(),
+        python=platform.python_version(),
+        python_implementation=platform.python_implementation(),
+        python_executable=sys.executable,
+        versions=versions(),
+    )

@@ -8,15 +8,19 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from benchmark_docs import committed_doc, metrics, tflite_row
 from cli_helpers import invoke
 
 from edge_emotion.benchmarks.compare import compare
 from edge_emotion.benchmarks.plan import Group, Interpreter, interleave
 from edge_emotion.benchmarks.runner import run_names
+from edge_emotion.benchmarks.stats import summarize
+from edge_emotion.benchmarks.types import Row
 from edge_emotion.errors import UsageError
 
 RUNS = 5
@@ -202,37 +206,38 @@ def test_groups_of_several_runs_are_measured_alternately() -> None:
     ]
 
 
-def _row(run: str, key: str, p50: float, size: int, acc: float, status: str = "ok") -> dict:
-    return {
-        "id": f"{run}:{key}",
-        "key": key,
-        "run": run,
-        "label": key.replace("-", " "),
-        "status": status,
-        "latency": {"p50_ms": p50, "mean_ms": p50, "min_ms": p50},
-        "file_bytes": size,
-        "metrics": {"accuracy": acc},
-    }
+def _row(run: str, key: str, p50: float, size: int, acc: float, status: str = "ok") -> Row:
+    variant, backend, threads = key.split("-")
+    return tflite_row(
+        variant,
+        backend,
+        int(threads[1:]),
+        run=run,
+        status=status,
+        latency=summarize([p50]),
+        file_bytes=size,
+        metrics=metrics(acc),
+    )
 
 
 def test_comparison_skips_rows_missing_or_failed_in_any_run_and_divides_first_by_other() -> None:
-    doc = {
-        "runs": [{"name": "seed", "eval": {}}, {"name": "edge", "eval": {}}],
-        "rows": [
-            _row("seed", "int8-litert-t2", 0.14, 1_100_000, 0.69),
-            _row("seed", "float32-litert-t2", 0.3, 4_000_000, 0.69),
-            _row("seed", "int8-tflite-t2", 0.6, 1_100_000, 0.69),
-            _row("edge", "int8-litert-t2", 0.05, 200_000, 0.89),
-            _row("edge", "int8-tflite-t2", 0.2, 200_000, 0.89, status="failed"),
-        ],
-    }
-    comp = compare(doc)
-    assert [r["key"] for r in comp["rows"]] == ["int8-litert-t2"]
-    versus = comp["rows"][0]["vs_reference"]["edge"]
-    assert versus["speedup_p50"] == pytest.approx(2.8)
-    assert versus["size_ratio"] == pytest.approx(200_000 / 1_100_000)
-    assert versus["accuracy_delta"] == pytest.approx(0.2)
-    assert comp["same_eval_images"] is None  # no fingerprints recorded
+    first = committed_doc().runs[0]
+    unhashed = replace(first.eval, images_sha256=None)
+    runs = [replace(first, name=name, eval=unhashed) for name in ("seed", "edge")]
+    rows = [
+        _row("seed", "int8-litert-t2", 0.14, 1_100_000, 0.69),
+        _row("seed", "float32-litert-t2", 0.3, 4_000_000, 0.69),
+        _row("seed", "int8-tflite-t2", 0.6, 1_100_000, 0.69),
+        _row("edge", "int8-litert-t2", 0.05, 200_000, 0.89),
+        _row("edge", "int8-tflite-t2", 0.2, 200_000, 0.89, status="failed"),
+    ]
+    comp = compare(runs, rows)
+    assert [r.key for r in comp.rows] == ["int8-litert-t2"]
+    versus = comp.rows[0].vs_reference["edge"]
+    assert versus.speedup_p50 == pytest.approx(2.8)
+    assert versus.size_ratio == pytest.approx(200_000 / 1_100_000)
+    assert versus.accuracy_delta == pytest.approx(0.2)
+    assert comp.same_eval_images is None  # no fingerprints recorded
 
 
 def test_several_models_need_out_and_distinct_runs(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_docs import metrics, single_run_doc, tflite_row
 
 from edge_emotion.benchmarks import coldstart, report
 from edge_emotion.benchmarks.outputs import relativize
@@ -19,6 +20,7 @@ from edge_emotion.benchmarks.plan import (
     resolve_tflite_python,
 )
 from edge_emotion.benchmarks.stats import summarize
+from edge_emotion.benchmarks.types import Ratios, XnnpackInfo
 
 
 def test_summary_percentiles_are_ordered_and_match_numpy() -> None:
@@ -63,8 +65,8 @@ def test_cold_start_of_a_failing_command_is_reported_with_its_error() -> None:
         Interpreter(python=sys.executable),
         repeats=1,
     )
-    assert result["status"] == "failed"
-    assert "no model here" in result["reason"]
+    assert result.status == "failed"
+    assert "no model here" in (result.reason or "")
 
 
 def test_relativize_removes_checkout_prefixes_only() -> None:
@@ -85,25 +87,21 @@ def test_relativize_removes_checkout_prefixes_only() -> None:
     }
 
 
-def _doc(rows: list[dict]) -> dict:
-    return {"rows": rows}
-
-
 def test_text_table_lists_skipped_rows_with_their_reason() -> None:
-    lat = summarize([1.0, 2.0, 3.0]).to_dict()
-    ok = {
-        "label": "int8 litert t1",
-        "status": "ok",
-        "kind": "tflite",
-        "xnnpack": True,
-        "latency": lat,
-        "file_bytes": 2048,
-        "metrics": {"accuracy": 0.75, "f1": 0.5, "roc_auc": None},
-        "ratios": {"speedup_p50": 4.0, "size_ratio": 0.25, "accuracy_delta": -0.01},
-        "xnnpack_delegate": {"nodes_replaced": 7, "nodes_total": 9},
-    }
-    skipped = {"label": "int8 tflite t1", "status": "skipped", "reason": "tflite-runtime missing"}
-    text = report.text_table(_doc([ok, skipped]))
+    ok = tflite_row(
+        "int8",
+        "litert",
+        1,
+        latency=summarize([1.0, 2.0, 3.0]),
+        file_bytes=2048,
+        metrics=metrics(0.75, f1=0.5, roc_auc=None),
+        ratios=Ratios(speedup_p50=4.0, speedup_mean=4.0, size_ratio=0.25, accuracy_delta=-0.01),
+        xnnpack_delegate=XnnpackInfo(
+            log=(), nodes_replaced=7, nodes_total=9, partitions=None, delegate_nodes=None
+        ),
+    )
+    skipped = tflite_row("int8", "tflite", 1, status="skipped", reason="tflite-runtime missing")
+    text = report.text_table(single_run_doc([ok, skipped]))
     lines = text.splitlines()
     assert lines[0].split()[:3] == ["row", "p50", "ms"]
     assert "4.00x" in lines[2] and "0.7500" in lines[2] and "7/9 nodes" in lines[2]

@@ -197,7 +197,7 @@ def test_evaluate_and_benchmark_data_of_a_detect_run_are_face_crops(
     result = evaluate(detect_run, data=tiny_photos)
     assert result.metrics["n"] == with_face
     loaded = load_eval(RunDir.open(detect_run), tiny_photos, None, tmp_path)
-    assert loaded.info["n"] == with_face
+    assert loaded.info.n == with_face
 
 
 def test_detector_without_detect_is_a_usage_error(tiny_data, tmp_path):
