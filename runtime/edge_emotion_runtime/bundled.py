@@ -23,7 +23,7 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 # The default emotion classifier: see models/MODEL_CARD.md for its data, command and metrics.
 EMOTION_MODEL = "emotion_fer_edgeplus_int8.tflite"
-EMOTION_MODEL_SHA256 = "bd9a1dc88b9f7f5decb08ad3e48b3e7fc64480ad3e5dd16f326fff35269f62e9"
+EMOTION_MODEL_SHA256 = "91be862313959c73089879faadf045f64a0549d5d0a8623f89d968d7b0d01148"
 
 
 @cache
