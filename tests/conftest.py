@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,35 +58,32 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _train_tiny(parent: Path, data: Path, arch: str) -> Path:
-    """A 1-epoch run of `arch` at 32x32x3 on `data`, made by the real train code path."""
+def train_tiny(parent: Path, data: Path, arch: str, **overrides: Any) -> Path:
+    """A 1-epoch run of `arch` at 32x32x3 on `data` (`overrides`: other TrainConfig fields),
+    made by the real train code path, in `parent`/run."""
     _require_workstation()
     from edge_emotion.training.train import TrainConfig, train
 
     out = parent / "run"
-    train(
-        TrainConfig(
-            out=out,
-            data=data,
-            arch=arch,
-            epochs=1,
-            batch_size=16,
-            image_size=TINY_IMAGE_SIZE,
-            channels=3,
-            seed=1,
-            progress=False,
-        )
-    )
+    settings: dict[str, Any] = {
+        "epochs": 1,
+        "batch_size": 16,
+        "image_size": TINY_IMAGE_SIZE,
+        "channels": 3,
+        "seed": 1,
+        "progress": False,
+    }
+    train(TrainConfig(out=out, data=data, arch=arch, **{**settings, **overrides}))
     return out
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
     """A run directory: seed arch, 32x32x3, 1 epoch on `tiny_data`. Copy it before changing it."""
-    return _train_tiny(tmp_path_factory.mktemp("tiny-run-parent"), tiny_data, "seed")
+    return train_tiny(tmp_path_factory.mktemp("tiny-run-parent"), tiny_data, "seed")
 
 
 @pytest.fixture(scope="session")
 def tiny_edge_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> Path:
     """The same for the edge arch (its own recipe: cosine schedule, augmentation on)."""
-    return _train_tiny(tmp_path_factory.mktemp("tiny-edge-run-parent"), tiny_data, "edge")
+    return train_tiny(tmp_path_factory.mktemp("tiny-edge-run-parent"), tiny_data, "edge")

@@ -60,25 +60,14 @@ def test_mixup_blends_each_image_and_its_target_by_the_same_amount():
     assert np.array_equal(same, mixed_x)
 
 
-def _train(out: Path, data: Path, seed: int) -> dict:
-    from edge_emotion.training.train import TrainConfig, train
+def _train(parent: Path, data: Path, seed: int) -> Path:
+    from conftest import train_tiny
 
-    train(
-        TrainConfig(
-            out=out,
-            data=data,
-            arch="edge",
-            epochs=2,
-            batch_size=16,
-            image_size=32,
-            channels=3,
-            seed=seed,
-            ema=0.9,
-            mixup=0.2,
-            progress=False,
-        )
-    )
-    return json.loads((out / "history.json").read_text())
+    return train_tiny(parent, data, "edge", epochs=2, seed=seed, ema=0.9, mixup=0.2)
+
+
+def _history(run: Path) -> dict:
+    return json.loads((run / "history.json").read_text())
 
 
 def _weights(run: Path) -> list[np.ndarray]:
@@ -92,10 +81,10 @@ def test_the_same_seeded_command_twice_trains_the_same_weights(tmp_path, tiny_da
     first = _train(tmp_path / "a", tiny_data, seed=3)
     second = _train(tmp_path / "b", tiny_data, seed=3)
     other = _train(tmp_path / "c", tiny_data, seed=4)
-    assert first == second
-    assert first != other
-    for w1, w2 in zip(_weights(tmp_path / "a"), _weights(tmp_path / "b"), strict=True):
+    assert _history(first) == _history(second)
+    assert _history(first) != _history(other)
+    for w1, w2 in zip(_weights(first), _weights(second), strict=True):
         assert np.array_equal(w1, w2)
-    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    config = json.loads((first / "config.json").read_text())
     assert config["training"]["ema"] == pytest.approx(0.9)
     assert config["training"]["mixup"] == pytest.approx(0.2)

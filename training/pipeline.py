@@ -42,7 +42,7 @@ def scale_tensor(pixels: Any, spec: PreprocessSpec) -> Any:
     return out
 
 
-def augment_batch(images: Any, seed: Any, mixup: float = 0.0, labels: Any = None) -> Any:
+def augment_batch(images: Any, seed: Any) -> Any:
     """Mild, label-preserving augmentation of a [0,1] float batch, reproducible from `seed`.
 
     Every random number is drawn with a stateless op from `seed` (a scalar, one per batch, from
@@ -59,9 +59,9 @@ def augment_batch(images: Any, seed: Any, mixup: float = 0.0, labels: Any = None
     n, h, w = shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
     base = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
 
-    def uniform(k: int, low: float, high: float, count: Any = None) -> Any:
-        key = base + tf.constant([0, k], tf.int64)
-        return tf.random.stateless_uniform([n if count is None else count], key, low, high)
+    def uniform(k: int, low: float, high: float) -> Any:
+        """n draws in [low, high), the k-th independent stream of this batch's seed."""
+        return tf.random.stateless_uniform([n], base + tf.constant([0, k], tf.int64), low, high)
 
     flip = tf.where(uniform(1, 0.0, 1.0) < 0.5, -1.0, 1.0)
     angle = uniform(2, -AUG_ROTATION, AUG_ROTATION)
