@@ -270,6 +270,38 @@ def test_integer_fast_path_gives_exactly_the_quantized_tensor_for_all_256_levels
     )
 
 
+def test_the_fast_prediction_builder_makes_an_ordinary_frozen_prediction() -> None:
+    from edge_emotion_runtime.classifier import _prediction
+
+    made = _prediction("a.jpg", "sad", 0.75, 0.25, 0.04)
+    assert made == Prediction("a.jpg", "sad", 0.75, 0.25, 0.04)
+    assert repr(made) == repr(Prediction("a.jpg", "sad", 0.75, 0.25, 0.04))
+    assert made.to_dict() == {
+        "path": "a.jpg",
+        "label": "sad",
+        "probability": 0.75,
+        "p_happy": 0.25,
+        "ms": 0.04,
+    }
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.label = "happy"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["tiny_gray_int8_int8io.tflite", "tiny_gray_int8_uint8io.tflite"])
+def test_pixel_fast_path_answers_exactly_as_the_general_path(name: str) -> None:
+    clf = Classifier.load(FIXTURES / name)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        pixels = rng.integers(0, 256, clf.spec.shape, dtype=np.uint8)
+        fast = clf.predict(pixels)  # resized uint8 face: the integer fast path
+        general = clf.predict(Image.fromarray(pixels[..., 0]))  # a picture: the general path
+        assert (fast.label, fast.probability, fast.p_happy) == (
+            general.label,
+            general.probability,
+            general.p_happy,
+        )
+
+
 def test_float_models_take_the_general_path() -> None:
     assert Classifier.load(FIXTURES / "tiny_gray_float32.tflite").pixel_path == "float"
 
