@@ -287,14 +287,23 @@ def test_the_fast_prediction_builder_makes_an_ordinary_frozen_prediction() -> No
         made.label = "happy"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("name", ["tiny_gray_int8_int8io.tflite", "tiny_gray_int8_uint8io.tflite"])
-def test_pixel_fast_path_answers_exactly_as_the_general_path(name: str) -> None:
-    clf = Classifier.load(FIXTURES / name)
+@pytest.mark.parametrize("in_place", [False, True], ids=["set_tensor", "in_place"])
+@pytest.mark.parametrize("model", ALL_GOOD, ids=lambda p: p.stem)
+def test_pixel_fast_path_answers_exactly_as_the_general_path(
+    model: Path, in_place: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fixtures are small, so the in-place write (meant for large inputs) is forced here.
+    from edge_emotion_runtime import classifier as module
+
+    monkeypatch.setattr(module, "IN_PLACE_BYTES", 0 if in_place else 1 << 40)
+    clf = Classifier.load(model)
+    assert clf._in_place is in_place
     rng = np.random.default_rng(5)
     for _ in range(20):
         pixels = rng.integers(0, 256, clf.spec.shape, dtype=np.uint8)
-        fast = clf.predict(pixels)  # resized uint8 face: the integer fast path
-        general = clf.predict(Image.fromarray(pixels[..., 0]))  # a picture: the general path
+        fast = clf.predict(pixels)  # resized uint8 face: straight into the input tensor
+        picture = Image.fromarray(pixels[..., 0] if clf.spec.channels == 1 else pixels)
+        general = clf.predict(picture)  # a picture: the general path
         assert (fast.label, fast.probability, fast.p_happy) == (
             general.label,
             general.probability,

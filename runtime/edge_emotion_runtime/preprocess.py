@@ -290,9 +290,15 @@ def to_pixels(
 
 def scale(pixels: np.ndarray, spec: PreprocessSpec) -> np.ndarray:
     """uint8 pixels (any leading batch dims) -> float32 model input."""
-    out = pixels.astype(np.float32) / np.float32(spec.divisor)
+    return scale_into(pixels, spec, np.empty(pixels.shape, dtype=np.float32))
+
+
+def scale_into(pixels: np.ndarray, spec: PreprocessSpec, out: np.ndarray) -> np.ndarray:
+    """`scale` written into a float32 array of the same shape (the device's preallocated input
+    tensor): one pass, no temporary, the same float32 division."""
+    np.divide(pixels, np.float32(spec.divisor), out=out, dtype=np.float32)
     if spec.offset:
-        out += np.float32(spec.offset)
+        np.add(out, np.float32(spec.offset), out=out)
     return out
 
 
