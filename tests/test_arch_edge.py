@@ -24,6 +24,24 @@ def _layer_types(model: object) -> list[str]:
     return [type(layer).__name__ for layer in model.layers]  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(("height", "width"), [(8, 12), (10, 13)])
+def test_the_patchify_stem_stacks_blocks_in_space_to_depth_order(height: int, width: int) -> None:
+    # Built from Reshape/Permute (no custom layer), it must equal tf.nn.space_to_depth, and
+    # drop trailing rows/columns that do not fill a block, as a stride-4 convolution would.
+    import tensorflow as tf
+
+    from edge_emotion.training.arch_edge import space_to_depth
+    from edge_emotion.training.tfenv import import_keras
+
+    keras = import_keras()
+    spec = PreprocessSpec(height=height, width=width, channels=3)
+    inputs = keras.Input(spec.shape)
+    model = keras.Model(inputs, space_to_depth(inputs, 4, spec))
+    x = np.random.default_rng(0).random((2, height, width, 3)).astype(np.float32)
+    expected = tf.nn.space_to_depth(x[:, : height // 4 * 4, : width // 4 * 4], 4).numpy()
+    np.testing.assert_array_equal(model(x).numpy(), expected)
+
+
 @pytest.mark.parametrize(
     ("size", "channels", "patchify"), [(48, 1, False), (256, 3, True), (32, 3, False)]
 )
