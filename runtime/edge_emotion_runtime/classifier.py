@@ -324,11 +324,13 @@ class Classifier:
         return self._pixels_tensor(self._pixels(source)[None])
 
     def _pixels_tensor(self, pixels: np.ndarray) -> np.ndarray:
-        if self.pixel_path == "xor":
-            return (pixels ^ np.uint8(0x80)).view(np.int8)
-        if self.pixel_path == "identity":
-            return np.ascontiguousarray(pixels)
-        return quantize(scale(pixels, self.spec), self.input_quantization)
+        """uint8 pixels -> a new input tensor, through `_fill` (the fast path's own code)
+        wherever pixels map onto the tensor directly; else scaled and quantized."""
+        if not self._direct_pixels:
+            return quantize(scale(pixels, self.spec), self.input_quantization)
+        tensor = np.empty(pixels.shape, dtype=self._input_dtype)
+        self._fill(pixels, tensor)
+        return tensor
 
     def _pixels(self, source: Any) -> np.ndarray:
         """uint8 pixels shaped like the model input, from any supported source."""
