@@ -36,7 +36,7 @@ def test_the_patchify_stem_stacks_blocks_in_space_to_depth_order(height: int, wi
     keras = import_keras()
     spec = PreprocessSpec(height=height, width=width, channels=3)
     inputs = keras.Input(spec.shape)
-    model = keras.Model(inputs, space_to_depth(inputs, 4, spec))
+    model = keras.Model(inputs, space_to_depth(inputs, 4))
     x = np.random.default_rng(0).random((2, height, width, 3)).astype(np.float32)
     expected = tf.nn.space_to_depth(x[:, : height // 4 * 4, : width // 4 * 4], 4).numpy()
     np.testing.assert_array_equal(model(x).numpy(), expected)

@@ -100,7 +100,7 @@ def patch_size(spec: PreprocessSpec) -> int:
     return patch
 
 
-def space_to_depth(x: Any, block: int, spec: PreprocessSpec) -> Any:
+def space_to_depth(x: Any, block: int) -> Any:
     """(H, W, C) -> (H/b, W/b, b*b*C), tf.nn.space_to_depth's channel order, from built-in layers
     (Reshape, Permute) so that a saved model needs no custom layer to load.
 
@@ -111,8 +111,9 @@ def space_to_depth(x: Any, block: int, spec: PreprocessSpec) -> Any:
     convolution the int8 model took 0.18 ms.
     """
     layers = import_keras().layers
-    h, w, c = spec.height // block, spec.width // block, spec.channels
-    extra_h, extra_w = spec.height - h * block, spec.width - w * block
+    height, width, c = x.shape[1:]
+    h, w = height // block, width // block
+    extra_h, extra_w = height - h * block, width - w * block
     if extra_h or extra_w:  # what a stride-b "valid" convolution would drop as well
         x = layers.Cropping2D(((0, extra_h), (0, extra_w)), name="space_to_depth_crop")(x)
     x = layers.Reshape((h, block, w, block, c), name="space_to_depth_split")(x)
@@ -144,7 +145,7 @@ def build_edge_variant(
     x = inputs
     patch = patch_size(spec)
     if patch > 1:
-        x = space_to_depth(x, patch, spec)
+        x = space_to_depth(x, patch)
         x = layers.Conv2D(PATCH_FILTERS, 1, use_bias=False, name="patchify")(x)
         x = bn_relu(x, "patchify")
     for i, (filters, stride) in enumerate(convs):
