@@ -42,6 +42,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
+from edge_emotion_runtime.labels import decide, positive_from_p_happy
 from edge_emotion_runtime.options import add_pipeline_options, positive_int
 
 if TYPE_CHECKING:
@@ -710,11 +711,8 @@ class VideoAnalyzer:
         self.smoothing = smoothing or Smoothing()
         self.detect = detect
         self.tracker = IouTracker(min_iou=min_iou, max_missed=max_missed)
-        meta = classifier.classifier.metadata
-        self._labels: tuple[str, ...] = tuple(meta.labels)
-        self._positive = int(meta.positive_index)
-        self._threshold = float(meta.threshold)
-        self._happy = self._labels.index("happy") if "happy" in self._labels else 0
+        self._meta = classifier.classifier.metadata
+        self._labels: tuple[str, ...] = tuple(self._meta.labels)
         self._smoothers: dict[int, _Smoother] = {}
         self._counts: dict[int, dict[str, int]] = {}
         self._seen: dict[int, tuple[float, float]] = {}
@@ -727,10 +725,11 @@ class VideoAnalyzer:
         self.stopped_by: str | None = None
 
     def decide(self, p_happy: float) -> tuple[str, float]:
-        """(label, probability of it) for a probability of "happy", by the model's own rule."""
-        p_pos = p_happy if self._happy == self._positive else 1.0 - p_happy
-        index = self._positive if p_pos > self._threshold else 1 - self._positive
-        return self._labels[index], (p_pos if index == self._positive else 1.0 - p_pos)
+        """(label, probability of it) for a (smoothed) probability of "happy", by the model's own
+        rule: `labels.decide`, the one a photo goes through."""
+        meta = self._meta
+        p_positive = positive_from_p_happy(p_happy, meta.labels, meta.positive_index)
+        return decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
 
     def process(self, frame: Frame) -> FrameResult:
         """Analyse one frame and advance the tracks."""
