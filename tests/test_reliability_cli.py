@@ -123,3 +123,31 @@ def test_link_free_name_moves_on_past_taken_and_protected_names(tmp_path: Path) 
     assert got.name == "a.annotated-3.png" and got.read_bytes() == b"new"
     assert (tmp_path / "a.annotated.png").read_bytes() == b"old"
     assert protected.read_bytes() == b"input" and source.exists()
+
+
+# ------------------------------------------------------------------ A: the same in video mode
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("cv2", reason="the video extra is not installed")
+    from video_scene import write_scene_video
+
+    path = tmp_path_factory.mktemp("video") / "scene.mp4"
+    write_scene_video(path, frames=6, width=320, height=240)
+    return path
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+def test_video_to_a_full_stdout_is_the_documented_cannot_write_output(
+    scene: Path, json_flag: list[str]
+) -> None:
+    with open("/dev/full", "w") as full:
+        result = run_device_cli(
+            "--video", scene, *json_flag, "--threads", "1", stdout=full, stderr=subprocess.PIPE
+        )
+    assert_one_error(result, 1, "cannot write output", "No space left on device")
+
+
+def test_video_with_stdout_closed_is_the_documented_cannot_write_output(scene: Path) -> None:
+    result = run_device_cli("--video", scene, "--json", "--threads", "1", close_stdout=True)
+    assert_one_error(result, 1, "cannot write output")

@@ -103,7 +103,7 @@ class _ClosedStdout(io.TextIOBase):
         pass
 
 
-def _guard_closed_stdout() -> None:
+def guard_closed_stdout() -> None:
     """Started with fd 1 closed: put /dev/null on fd 1 (so no file opened later lands on it and
     receives stray output) and make Python-level writes fail as `cannot write output`."""
     if sys.stdout is None:
@@ -185,7 +185,7 @@ def guarded(run: Callable[[], int]) -> int:
 
 def main_exit(run: Callable[[], int]) -> None:
     """Console-entry helper: `sys.exit(guarded(run))`, with stdout made safe to flush at exit."""
-    _guard_closed_stdout()
+    guard_closed_stdout()
     code = guarded(run)
     try:
         if sys.stdout is not None:
