@@ -229,3 +229,34 @@ def test_split_with_a_given_test_set_rounds_the_validation_share_alone(n: int, v
     from edge_emotion.training.split import VAL_FRACTION_WITH_TEST, _counts
 
     assert _counts(n, VAL_FRACTION_WITH_TEST, 0.0) == (val, 0)
+
+
+# ------------------------------------------------------------------ labels: the decision rule
+def test_decide_is_strictly_above_the_threshold() -> None:
+    from edge_emotion_runtime.labels import decide
+
+    assert decide(0.5) == ("happy", 0.5)  # exactly 0.5: the other label, as the seed had it
+    assert decide(0.5000001)[0] == "sad"
+    assert decide(0.7, threshold=0.7)[0] == "happy" and decide(0.71, threshold=0.7)[0] == "sad"
+    assert decide(0.9, ("a", "b"), 0.5, 0) == ("a", 0.9)
+
+
+@pytest.mark.parametrize(
+    ("labels", "positive_index", "expected"),
+    [
+        (("happy", "sad"), 1, 0.2),
+        (("happy", "sad"), 0, 0.8),
+        (("sad", "happy"), 1, 0.8),
+        (("a", "b"), 0, 0.2),
+        (("happy", "sad"), 0, 0.8),
+    ],
+)
+def test_p_happy_is_p_positive_only_when_the_positive_label_is_happy(
+    labels: tuple[str, str], positive_index: int, expected: float
+) -> None:
+    from edge_emotion_runtime.labels import p_happy_from_positive, positive_from_p_happy
+
+    # Labels built at run time, as parsed from metadata (not the interned literal "happy").
+    labels = tuple("".join(list(name)) for name in labels)
+    assert p_happy_from_positive(0.8, labels, positive_index) == pytest.approx(expected)
+    assert positive_from_p_happy(expected, labels, positive_index) == pytest.approx(0.8)
