@@ -201,7 +201,8 @@ def summarize(session: Path, target: Target) -> tuple[int, int]:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [t for t in TARGETS if not argv or t.name in argv]
+    by_name = {t.name: t for t in TARGETS}
+    chosen = [by_name[n] for n in argv if n in by_name] if argv else list(TARGETS)
     unknown = set(argv) - {t.name for t in TARGETS}
     if unknown:
         print(f"unknown target(s): {', '.join(sorted(unknown))}", file=sys.stderr)
