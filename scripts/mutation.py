@@ -30,7 +30,46 @@ PYTEST = f"{VENV}/pytest -x -q -p no:cacheprovider"
 # The workstation's sub-packages live in top-level folders (the editable install maps them);
 # in the copy, links inside edge_emotion/ make plain PYTHONPATH imports find the mutated files.
 SUBPACKAGES = ("training", "export", "benchmarks")
-SKIPPED_BINARY = ("_BitOr", "_BitAnd", "_BitXor", "_LShift", "_RShift", "_Pow", "_Mod")
+# Of cosmic-ray's all-pairs operator swaps, the ones that model a slip: an arithmetic operator
+# for its inverse, a comparison for its neighbour or opposite (`<` for `<=`, `==` for `!=`).
+# The rest (`+` -> `<<`, `==` -> `is not`, ...) are thousands of near-duplicates of those.
+KEPT_SWAPS = {
+    "ReplaceBinaryOperator": {
+        ("Add", "Sub"),
+        ("Sub", "Add"),
+        ("Mul", "Div"),
+        ("Div", "Mul"),
+        ("FloorDiv", "Div"),
+        ("Div", "FloorDiv"),
+        ("Mod", "FloorDiv"),
+        ("Pow", "Mul"),
+    },
+    "ReplaceComparisonOperator": {
+        ("Lt", "LtE"),
+        ("LtE", "Lt"),
+        ("Gt", "GtE"),
+        ("GtE", "Gt"),
+        ("Lt", "Gt"),
+        ("Gt", "Lt"),
+        ("LtE", "GtE"),
+        ("GtE", "LtE"),
+        ("Eq", "NotEq"),
+        ("NotEq", "Eq"),
+        ("Is", "IsNot"),
+        ("IsNot", "Is"),
+        ("In", "NotIn"),
+        ("NotIn", "In"),
+    },
+}
+
+
+def kept_operator(name: str) -> bool:
+    """Is this cosmic-ray operator (e.g. core/ReplaceBinaryOperator_Add_Mul) one we run?"""
+    kind, _, swap = name.split("/")[-1].partition("_")
+    if kind not in KEPT_SWAPS:
+        return True
+    old, _, new = swap.partition("_")
+    return (old, new) in KEPT_SWAPS[kind]
 
 
 @dataclass(frozen=True)
@@ -121,7 +160,7 @@ def skip_outside(db_path: Path, target: Target) -> tuple[int, int]:
         for item in list(db.pending_work_items):
             inside = all(
                 any(lo <= m.start_pos[0] <= hi for lo, hi in ranges)
-                and not m.operator_name.endswith(SKIPPED_BINARY)
+                and kept_operator(m.operator_name)
                 for m in item.mutations
             )
             if inside:
@@ -166,6 +205,8 @@ def run(target: Target, work: Path, env: dict[str, str]) -> tuple[int, int]:
     subprocess.run([VENV / "cosmic-ray", "init", config, session], cwd=ROOT, env=env, check=True)
     kept, skipped = skip_outside(session, target)
     print(f"== {target.name}: {kept} mutants to run ({skipped} outside the target)", flush=True)
+    if os.environ.get("MUTATION_COUNT_ONLY"):
+        return 0, 0
     subprocess.run([VENV / "cosmic-ray", "exec", config, session], cwd=ROOT, env=env, check=True)
     return summarize(session, target)
 
