@@ -37,8 +37,8 @@ def bundled_with(path: Path, **changes: Any) -> Path:
     return write_model(path, flatbuffer, json.dumps(meta))
 
 
-def bundled_with_framing(path: Path, detector: str = "short", **fields: Any) -> Path:
+def bundled_with_framing(path: Path, which: str = "short", **fields: Any) -> Path:
     """The bundled model with fields of one recorded framing replaced."""
     flatbuffer, meta = bundled_parts()
-    meta["crop"]["framings"][detector].update(fields)
+    meta["crop"]["framings"][which].update(fields)
     return write_model(path, flatbuffer, json.dumps(meta))

@@ -30,6 +30,7 @@ FACE = FIXTURES / "photos" / "astronaut-face-260.jpg"
         {"face_fraction": float("nan")},
         {"offset_x": "0.1"},
         {"align": "yes"},
+        {"detector": None},
         {"face_fraction": 0.05},  # inside the old range: crops 20x the face
         {"face_fraction": 0.2},
     ],
@@ -39,6 +40,7 @@ FACE = FIXTURES / "photos" / "astronaut-face-260.jpg"
         "fraction-nan",
         "offset-string",
         "align-string",
+        "no-detector",
         "fraction-0.05",
         "fraction-below-min",
     ],

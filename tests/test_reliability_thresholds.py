@@ -260,3 +260,96 @@ def test_p_happy_is_p_positive_only_when_the_positive_label_is_happy(
     labels = tuple("".join(list(name)) for name in labels)
     assert p_happy_from_positive(0.8, labels, positive_index) == pytest.approx(expected)
     assert positive_from_p_happy(expected, labels, positive_index) == pytest.approx(0.8)
+
+
+# ------------------------------------------------------------------ more: crop_box arithmetic
+def _reference_crop_box(box: tuple[float, float, float, float], framing: Framing):  # type: ignore[no-untyped-def]
+    """The documented rule, written out: side = max(w, h) / face_fraction, centre = box centre
+    - offset * side, corners rounded, side rounded (at least 1 px)."""
+    x, y, w, h = box
+    side = max(w, h) / framing.face_fraction
+    cx, cy = x + w / 2 - framing.offset_x * side, y + h / 2 - framing.offset_y * side
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    size = max(1, round(side))
+    return (left, top, left + size, top + size)
+
+
+def test_crop_box_follows_the_documented_rule_for_fractional_boxes() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        x, y = (float(v) for v in rng.uniform(-50, 300, 2))
+        w, h = (float(v) for v in rng.uniform(1, 200, 2))
+        framing = Framing(
+            "short",
+            float(rng.uniform(0.25, 2.0)),
+            offset_x=float(rng.uniform(-1, 1)),
+            offset_y=float(rng.uniform(-1, 1)),
+        )
+        assert crop_box(_det(x, y, w, h), framing) == _reference_crop_box((x, y, w, h), framing)
+
+
+def test_a_sub_pixel_face_still_gets_a_one_pixel_crop() -> None:
+    assert crop_box(_det(10, 10, 0.4, 0.4), Framing("short", 1.0)) == (10, 10, 11, 11)
+
+
+@pytest.mark.parametrize(
+    ("fields", "valid"),
+    [
+        ({"face_fraction": 2.0}, True),
+        ({"face_fraction": 2.0001}, False),
+        ({"face_fraction": 0.25}, True),
+        ({"face_fraction": 0.2499}, False),
+        ({"offset_x": 1.0, "offset_y": -1.0}, True),
+        ({"offset_x": 1.0001}, False),
+        ({"offset_y": -1.0001}, False),
+        ({"offset_x": 1.5, "offset_y": 0.0}, False),
+    ],
+)
+def test_framing_limits_at_and_around_each_bound(fields: dict, valid: bool) -> None:
+    make = {"detector": "short", "face_fraction": 0.8, **fields}
+    if valid:
+        Framing(**make)
+    else:
+        with pytest.raises(ValueError):
+            Framing(**make)
+
+
+# ------------------------------------------------------------------ more: the export gate's reasons
+def test_a_failing_split_after_a_nan_split_is_still_reported() -> None:
+    from dataclasses import replace
+
+    from edge_emotion.export.validate import judge
+
+    nan = replace(_comparison(0.0), split="val", max_abs_diff=float("nan"))
+    _, reasons, _ = judge([nan, _comparison(3.0)], 1.0, ("happy", "sad"))
+    assert len(reasons) == 2 and "NaN" in reasons[0]
+    assert reasons[1] == "test: accuracy 87.00% is 3.00 points below Keras 90.00% (allowed: 1)"
+
+
+def test_the_gate_tolerance_is_one_billionth_of_a_point() -> None:
+    from edge_emotion.export.types import Status
+    from edge_emotion.export.validate import judge
+
+    assert judge([_comparison(1.0 + 1e-9)], 1.0, ("happy", "sad"))[0] == Status.PASSED
+    assert judge([_comparison(1.0 + 2e-9)], 1.0, ("happy", "sad"))[0] == Status.FAILED
+
+
+@pytest.mark.parametrize(
+    ("model", "keras", "reason", "note"),
+    [
+        ([1], [0, 1], "test: predicts 'sad' for all 1000 images while Keras predicts both", None),
+        ([1], [0], "test: predicts 'sad' for all 1000 images while Keras predicts 'happy'", None),
+        ([0], [0], None, "test: predicts only 'happy', as Keras does"),
+    ],
+)
+def test_a_single_class_model_fails_unless_keras_is_single_class_too(
+    model: list[int], keras: list[int], reason: str | None, note: str | None
+) -> None:
+    from dataclasses import replace
+
+    from edge_emotion.export.validate import judge
+
+    comparison = replace(_comparison(0.0), predicted_classes=model, keras_predicted_classes=keras)
+    _, reasons, notes = judge([comparison], 1.0, ("happy", "sad"))
+    assert [r[: len(reason)] for r in reasons] == ([reason] if reason else [])
+    assert [n[: len(note)] for n in notes] == ([note] if note else [])

@@ -68,10 +68,12 @@ class Framing:
             raise ValueError(f"a framing must be an object, got {type(data).__name__}")
         from edge_emotion_runtime.metadata import integer, real
 
+        if not isinstance(data.get("detector"), str):
+            raise ValueError(f"a framing needs a 'detector' name, got {data.get('detector')!r}")
         if not isinstance(data.get("align", False), bool):
             raise ValueError(f"'align' must be true or false, got {data['align']!r}")
         return cls(
-            detector=str(data["detector"]),
+            detector=data["detector"],
             face_fraction=real(data, "face_fraction", None),
             offset_x=real(data, "offset_x", 0.0),
             offset_y=real(data, "offset_y", 0.0),
