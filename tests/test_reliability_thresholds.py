@@ -353,3 +353,43 @@ def test_a_single_class_model_fails_unless_keras_is_single_class_too(
     _, reasons, notes = judge([comparison], 1.0, ("happy", "sad"))
     assert [r[: len(reason)] for r in reasons] == ([reason] if reason else [])
     assert [n[: len(note)] for n in notes] == ([note] if note else [])
+
+
+# ------------------------------------------------------------------ more: preprocess limits
+@pytest.mark.parametrize(
+    ("size", "keep", "expected"),
+    [
+        ((3000, 2000), 1280, (1280, 854)),
+        ((2000, 3000), 1280, (854, 1280)),
+        ((1000, 500), 1280, (1280, 640)),
+        ((640, 480), (100, 50), (100, 50)),
+        ((640, 480), None, None),
+    ],
+)
+def test_keep_target_scales_the_long_side_and_rounds_up(
+    size: tuple[int, int], keep: object, expected: object
+) -> None:
+    from edge_emotion_runtime.preprocess import _target
+
+    assert _target(size, keep) == expected  # type: ignore[arg-type]
+
+
+def test_float_images_clip_to_0_255_and_round_half_to_even() -> None:
+    from edge_emotion_runtime.preprocess import _to_8bit
+
+    values = np.array([[-5.0, 0.0, 0.4, 0.5, 0.6, 1.5, 254.5, 255.0, 300.0]], dtype=np.float32)
+    out = np.asarray(_to_8bit(Image.fromarray(values, mode="F")))
+    assert out.tolist() == [[0, 0, 0, 0, 1, 2, 254, 255, 255]]
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "valid"), [(1, 1, True), (0, 5, False), (5, 0, False), (-1, 5, False)]
+)
+def test_a_spec_needs_at_least_one_pixel_each_way(height: int, width: int, valid: bool) -> None:
+    from edge_emotion_runtime.preprocess import PreprocessSpec
+
+    if valid:
+        assert PreprocessSpec(height=height, width=width).shape == (height, width, 3)
+    else:
+        with pytest.raises(ValueError):
+            PreprocessSpec(height=height, width=width)
