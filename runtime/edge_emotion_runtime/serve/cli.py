@@ -177,6 +177,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             backend=args.backend,
             use_xnnpack=not args.no_xnnpack,
             quiet=True,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
         ),
         workers=args.workers,
         queue_size=args.queue,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
 from edge_emotion_runtime.options import add_pipeline_options, positive_int
 from edge_emotion_runtime.video.smoothing import SMOOTHING_KINDS, Smoothing
 
@@ -17,8 +18,10 @@ class VideoOptions:
 
     source: str
     model: str | None = None
-    detector: str = "short"
+    detector: str = DEFAULT_DETECTOR
     detect: str = "auto"
+    mirror: bool = DEFAULT_MIRROR
+    min_confidence: float | None = None
     threads: int | None = None
     backend: str = "auto"
     use_xnnpack: bool = True
@@ -40,6 +43,8 @@ class VideoOptions:
             model=args.model,
             detector=args.detector,
             detect=args.detect,
+            mirror=bool(args.mirror),
+            min_confidence=args.min_confidence,
             threads=args.threads,
             backend=args.backend,
             use_xnnpack=not args.no_xnnpack,
