@@ -116,7 +116,9 @@ def _run(photos, photo_set, options, target: Path, sheet: str, decode_threads: i
     if len(evaluation.skipped) > 5:
         typer.echo(f"skipped: ... {len(evaluation.skipped) - 5} more (summary.json)", err=True)
     typer.echo(text, nl=False)
-    typer.echo(f"wrote {target}/ (summary.json, images.csv, images.json, sheets)", err=True)
+    drawn = [f"{name}.png ({info['tiles']} tiles)" for name, info in doc["sheets"].items() if info]
+    files = ", ".join(["summary.json", "summary.txt", "images.csv", "images.json", *drawn])
+    typer.echo(f"wrote {target}/: {files}", err=True)
 
 
 def register(app: typer.Typer) -> None:
