@@ -5,8 +5,14 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from edge_emotion.benchmarks.photo_eval.dataset import PhotoSet
+    from edge_emotion.benchmarks.photo_eval.pipeline import PipelineOptions
+    from edge_emotion_runtime.photo import PhotoClassifier
 
 # The command's own options; every other option is a pipeline option, forwarded by name to
 # PhotoClassifier.load / .analyze_image (pipeline.route). A new runtime option: one line below.
@@ -82,7 +88,15 @@ def evaluate_photos_command(
     _run(photos, photo_set, options, target, sheet, decode_threads)
 
 
-def _run(photos, photo_set, options, target: Path, sheet: str, decode_threads: int) -> None:  # type: ignore[no-untyped-def]
+def _run(
+    photos: PhotoClassifier,
+    photo_set: PhotoSet,
+    options: PipelineOptions,
+    target: Path,
+    sheet: str,
+    decode_threads: int,
+) -> None:
+    """Evaluate, write every file into `target` (staged, renamed into place), print."""
     from edge_emotion.benchmarks.photo_eval import outputs, report, summary
     from edge_emotion.benchmarks.photo_eval import sheet as contact
     from edge_emotion.benchmarks.photo_eval.run import evaluate
