@@ -47,6 +47,16 @@ def evaluate_photos_command(
         None, "--backend", help="TFLite interpreter: auto, litert, tflite or tensorflow."
     ),
     no_xnnpack: bool = typer.Option(False, "--no-xnnpack", help="Disable the XNNPACK delegate."),
+    no_mirror: bool = typer.Option(
+        False, "--no-mirror", help="Classify each face once, not averaged with its mirror image."
+    ),
+    min_confidence: float | None = typer.Option(
+        None,
+        "--min-confidence",
+        min=0.5,
+        max=1.0,
+        help="Label faces below this probability 'uncertain' (counted apart).",
+    ),
     max_pixels: int | None = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images larger than N pixels."
     ),
@@ -114,7 +124,8 @@ def _run(
         "command": shlex.join(["edge-emotion", *sys.argv[1:]]),
         "model": {"path": str(photos.classifier.path), "describe": photos.classifier.describe()},
         "detector": getattr(photos.detector, "name", None),
-        "framing": photos.framing.to_dict() if photos.framing else None,
+        "framings": {name: f.to_dict() for name, f in photos.framings.items()},
+        "settings": {"mirror": photos.mirror, "min_confidence": photos.min_confidence},
         "pipeline": options.to_dict(),
     }
     doc = summary.build(evaluation, str(photo_set.root), labels, info)

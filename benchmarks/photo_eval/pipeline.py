@@ -19,6 +19,7 @@ from edge_emotion.errors import UsageError
 # Flags whose runtime keyword differs: flag name -> (keyword, value mapping).
 RENAMED: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "no_xnnpack": ("use_xnnpack", lambda flag: not flag),
+    "no_mirror": ("mirror", lambda flag: not flag),
 }
 # Arguments analyze_image takes positionally from the evaluation itself, never from flags.
 SUPPLIED = frozenset({"self", "image", "path", "decode_ms"})

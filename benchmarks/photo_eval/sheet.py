@@ -1,10 +1,11 @@
 """Contact sheets: each photo's primary face exactly as the model saw it, with what it said.
 
-The crop is the runtime's own: `crop.face_pixels` with the `PhotoClassifier`'s framing and the
-classifier's `PreprocessSpec` for a detected face, `image_to_pixels` for a photo classified
-whole, so a tile is the model input itself (upscaled with nearest neighbour, so every input pixel
-stays visible). The face is found again by re-running the pipeline's detector on the same
-working copy and taking the detection whose box is the reported one.
+The crop is the runtime's own: `PhotoClassifier.face_input` (the framing of the detector
+variant that found the face, the classifier's `PreprocessSpec`) for a detected face,
+`image_to_pixels` for a photo classified whole, so a tile is the model input itself (upscaled
+with nearest neighbour, so every input pixel stays visible). The face is found again by
+re-running the pipeline's detector on the same working copy and taking the detection whose box
+is the reported one.
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ def layout(tiles: int, columns: int = COLUMNS) -> tuple[int, int, int]:
 
 def model_input(photos: Any, path: Path, record: PhotoRecord) -> np.ndarray:
     """The uint8 model input of a record's primary face (see the module docstring)."""
-    from edge_emotion_runtime.crop import face_pixels
     from edge_emotion_runtime.preprocess import image_to_pixels, original_size, to_rgb
 
     spec = photos.classifier.spec
@@ -74,7 +74,7 @@ def model_input(photos: Any, path: Path, record: PhotoRecord) -> np.ndarray:
         raise ValueError(f"{path}: the reported face was not found again")
     boxes = [d.scaled(*scale).clipped_box(*size) for d in detections]
     best = max(range(len(boxes)), key=lambda i: _iou(boxes[i], record.box))
-    return face_pixels(rgb, detections[best], photos.framing, spec, str(path))
+    return photos.face_input(rgb, detections[best])
 
 
 def draw(

@@ -23,7 +23,7 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 
 # The default emotion classifier: see models/MODEL_CARD.md for its data, command and metrics.
 EMOTION_MODEL = "emotion_fer_edgeplus_int8.tflite"
-EMOTION_MODEL_SHA256 = "91be862313959c73089879faadf045f64a0549d5d0a8623f89d968d7b0d01148"
+EMOTION_MODEL_SHA256 = "ddb8edb525e9a08807d51dc1916fb4b85589d2c01ccd51885124f8ef8a6dc315"
 
 
 @cache

@@ -281,6 +281,14 @@ class PhotoClassifier:
         found = self.crop_detector.detect(rgb, SMALL_CROP_MIN_SCORE)
         return _is_face_crop(size, found, rgb.size), (found[0].score if found else None)
 
+    def face_input(self, rgb: Image.Image, detection: Detection) -> np.ndarray:
+        """The model input (uint8) of one detected face, cropped with the framing of the
+        detector variant that found it: what the classifier sees (before the mirror view)."""
+        framing = self.framings.get(detection.source) or self.framing
+        if framing is None:
+            raise UsageError("this PhotoClassifier was loaded without a face detector")
+        return face_pixels(rgb, detection, framing, self.classifier.spec)
+
     def decode(self, source: Any) -> Image.Image:
         """The working copy of a photo (path, bytes, PIL image or uint8 array): upright, long
         side shrunk to no less than PHOTO_LONG_SIDE; `analyze_image` takes it."""
@@ -309,8 +317,6 @@ class PhotoClassifier:
         scale: tuple[float, float],
     ) -> Face:
         assert self.detector is not None
-        framing = self.framings.get(detection.source) or self.framing
-        assert framing is not None
         if not self.framing_recorded and not self._warned:
             # Said once, and only when a detected face is actually cropped.
             self._warned = True
@@ -320,7 +326,7 @@ class PhotoClassifier:
                 ModelWarning,
                 stacklevel=4,
             )
-        pixels = face_pixels(rgb, detection, framing, self.classifier.spec)
+        pixels = self.face_input(rgb, detection)
         predict = self.classifier.predict_mirrored if self.mirror else self.classifier.predict
         prediction = predict(pixels)
         box = detection.scaled(*scale).clipped_box(*size)
