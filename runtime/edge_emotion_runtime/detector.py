@@ -22,6 +22,7 @@ from PIL import Image
 
 from edge_emotion_runtime import backends
 from edge_emotion_runtime.errors import ModelError
+from edge_emotion_runtime.vocab import DetectorName
 
 # Keypoints in the order the model emits them.
 KEYPOINTS: tuple[str, ...] = (
@@ -61,7 +62,7 @@ class DetectorSpec:
 
 
 SHORT_RANGE = DetectorSpec(
-    name="short",
+    name=DetectorName.SHORT.value,
     filename="face_detection_short_range.tflite",
     sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
     input_size=128,
@@ -70,7 +71,7 @@ SHORT_RANGE = DetectorSpec(
     min_score=0.5,
 )
 FULL_RANGE = DetectorSpec(
-    name="full",
+    name=DetectorName.FULL.value,
     filename="face_detection_full_range_sparse.tflite",
     sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
     input_size=192,

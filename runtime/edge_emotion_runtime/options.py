@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 
-from edge_emotion_runtime.backends import BACKEND_CHOICES
 from edge_emotion_runtime.bundled import MODEL_ENV
+from edge_emotion_runtime.vocab import (
+    AUTO_BACKEND,
+    BACKEND_CHOICES,
+    DetectMode,
+    DetectorName,
+    choices,
+)
 
-DETECT_CHOICES = ("auto", "always", "never")
-DETECTOR_CHOICES = ("short", "full")
+DETECT_CHOICES = choices(DetectMode)
+DETECTOR_CHOICES = choices(DetectorName)
 # Far above any useful interpreter thread count; keeps a typo from spawning 100,000 threads.
 MAX_THREADS = 64
 
@@ -60,14 +66,14 @@ def add_pipeline_options(
     parser.add_argument(
         "--detector",
         choices=DETECTOR_CHOICES,
-        default="short",
+        default=DetectorName.SHORT.value,
         help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
     )
     if detect:
         parser.add_argument(
             "--detect",
             choices=DETECT_CHOICES,
-            default="auto",
+            default=DetectMode.AUTO.value,
             help="auto (default): find faces, classify the whole image only if it already is a "
             "face crop; always: detected faces only; never: the whole image (pre-cropped data)",
         )
@@ -82,7 +88,7 @@ def add_pipeline_options(
     parser.add_argument(
         "--backend",
         choices=BACKEND_CHOICES,
-        default="auto",
+        default=AUTO_BACKEND,
         help="TFLite interpreter (default: auto = litert, tflite, then tensorflow)",
     )
     parser.add_argument(

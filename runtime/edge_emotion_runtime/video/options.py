@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from edge_emotion_runtime.options import add_pipeline_options, positive_int
 from edge_emotion_runtime.video.smoothing import SMOOTHING_KINDS, Smoothing
+from edge_emotion_runtime.vocab import AUTO_BACKEND, DetectMode, DetectorName, SmoothingKind
 
 
 @dataclass(frozen=True)
@@ -17,10 +18,10 @@ class VideoOptions:
 
     source: str
     model: str | None = None
-    detector: str = "short"
-    detect: str = "auto"
+    detector: str = DetectorName.SHORT
+    detect: str = DetectMode.AUTO
     threads: int | None = None
-    backend: str = "auto"
+    backend: str = AUTO_BACKEND
     use_xnnpack: bool = True
     json: bool = False
     verbose: bool = False
@@ -108,7 +109,7 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
     parser.add_argument(
         "--smooth",
         choices=SMOOTHING_KINDS,
-        default="ema",
+        default=SmoothingKind.EMA.value,
         help="per-track smoothing of the probability (default: ema)",
     )
     parser.add_argument(
