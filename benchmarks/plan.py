@@ -53,6 +53,12 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def fixture_photos() -> Path:
+    """The committed public-domain photos (data, not code: tests/fixtures/photos/README.md), the
+    photo benchmark's fallback set and the video benchmark's scene faces."""
+    return repo_root() / "tests" / "fixtures" / "photos"
+
+
 def runtime_source_dir() -> Path:
     import edge_emotion_runtime
 
