@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from edge_emotion_runtime import backends, bundled
+from edge_emotion_runtime.boxes import centre, iou_many
 from edge_emotion_runtime.errors import ModelError
 from edge_emotion_runtime.vocab import DetectorName
 
@@ -94,8 +95,7 @@ class Detection:
 
     @property
     def centre(self) -> tuple[float, float]:
-        x, y, w, h = self.box
-        return (x + w / 2, y + h / 2)
+        return centre(self.box)
 
     def scaled(self, sx: float, sy: float) -> Detection:
         """The same detection in an image scaled by (sx, sy) (working copy -> original file)."""
@@ -167,16 +167,6 @@ def decode(
     return out, scores
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(box[0], others[:, 0])
-    y0 = np.maximum(box[1], others[:, 1])
-    x1 = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
-    y1 = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = box[2] * box[3] + others[:, 2] * others[:, 3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def weighted_nms(
     boxes: np.ndarray, scores: np.ndarray, iou_threshold: float
 ) -> list[tuple[np.ndarray, float]]:
@@ -189,7 +179,7 @@ def weighted_nms(
     remaining = np.arange(len(scores))
     while remaining.size:
         best = remaining[0]
-        overlap = _iou(boxes[best], boxes[remaining]) > iou_threshold
+        overlap = iou_many(boxes[best], boxes[remaining]) > iou_threshold
         overlap[0] = True
         group = remaining[overlap]
         weights = scores[group][:, None]
