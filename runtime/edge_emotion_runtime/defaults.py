@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from edge_emotion_runtime.vocab import FUSED_DETECTOR
+
 # Both BlazeFace models, fused (`fusion.FUSED`): faces from selfie size down to small, far faces.
-DEFAULT_DETECTOR = "fused"
+DEFAULT_DETECTOR = FUSED_DETECTOR
 # Classify each detected face as the mean of it and its mirror image.
 DEFAULT_MIRROR = True
 # Faces in real photos are cropped this much tighter than the training images framed them

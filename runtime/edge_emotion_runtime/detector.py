@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from edge_emotion_runtime import backends
-from edge_emotion_runtime.boxes import iou_many
+from edge_emotion_runtime import backends, bundled
+from edge_emotion_runtime.boxes import centre, iou_many
 from edge_emotion_runtime.errors import ModelError
+from edge_emotion_runtime.vocab import DetectorName
 
 # Keypoints in the order the model emits them.
 KEYPOINTS: tuple[str, ...] = (
@@ -41,12 +42,16 @@ class DetectorSpec:
 
     name: str
     filename: str
-    sha256: str
     input_size: int
     # (stride, anchors per grid cell) per feature map, in the order the model emits anchors.
     layers: tuple[tuple[int, int], ...]
     min_score: float
     iou_threshold: float = 0.3
+
+    @property
+    def sha256(self) -> str:
+        """The bundled file's pin (`bundled.PINS`)."""
+        return bundled.PINS[self.filename]
 
     def anchors(self) -> np.ndarray:
         """(N, 2) anchor centres in [0, 1] (x, y), as MediaPipe's SsdAnchorsCalculator makes them
@@ -62,18 +67,16 @@ class DetectorSpec:
 
 
 SHORT_RANGE = DetectorSpec(
-    name="short",
-    filename="face_detection_short_range.tflite",
-    sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    name=DetectorName.SHORT.value,
+    filename=bundled.SHORT_RANGE_DETECTOR,
     input_size=128,
     # strides 8, 16, 16, 16: same-stride layers share one grid, 2 anchors each.
     layers=((8, 2), (16, 6)),
     min_score=0.5,
 )
 FULL_RANGE = DetectorSpec(
-    name="full",
-    filename="face_detection_full_range_sparse.tflite",
-    sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    name=DetectorName.FULL.value,
+    filename=bundled.FULL_RANGE_DETECTOR,
     input_size=192,
     layers=((4, 1),),
     min_score=0.6,
@@ -95,8 +98,7 @@ class Detection:
 
     @property
     def centre(self) -> tuple[float, float]:
-        x, y, w, h = self.box
-        return (x + w / 2, y + h / 2)
+        return centre(self.box)
 
     def scaled(self, sx: float, sy: float) -> Detection:
         """The same detection in an image scaled by (sx, sy) (working copy -> original file)."""
@@ -225,8 +227,6 @@ class FaceDetector:
         The bundled files are checked against their pinned sha256, so a corrupted install is one
         clear error instead of boxes in the wrong places.
         """
-        from edge_emotion_runtime import bundled
-
         if name not in DETECTORS:
             choices = ", ".join(DETECTORS)
             raise ModelError(f"unknown face detector {name!r}; choose one of {choices}")

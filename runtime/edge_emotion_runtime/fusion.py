@@ -24,6 +24,7 @@ from PIL import Image
 
 from edge_emotion_runtime.boxes import iou
 from edge_emotion_runtime.detector import Detection, FaceDetector
+from edge_emotion_runtime.vocab import FUSED_DETECTOR
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class FusionSpec:
 
 
 FUSED = FusionSpec(
-    name="fused",
+    name=FUSED_DETECTOR,
     primary="full",
     secondary="short",
     primary_min_score=0.6,

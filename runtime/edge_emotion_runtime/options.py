@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 
-from edge_emotion_runtime.backends import BACKEND_CHOICES
 from edge_emotion_runtime.bundled import MODEL_ENV
 from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
+from edge_emotion_runtime.vocab import (
+    AUTO_BACKEND,
+    BACKEND_CHOICES,
+    DETECTOR_CHOICES,
+    DetectMode,
+    choices,
+)
 
-DETECT_CHOICES = ("auto", "always", "never")
-DETECTOR_CHOICES = ("fused", "short", "full")
+DETECT_CHOICES = choices(DetectMode)
 # Far above any useful interpreter thread count; keeps a typo from spawning 100,000 threads.
 MAX_THREADS = 64
 
@@ -95,7 +100,7 @@ def add_pipeline_options(
         parser.add_argument(
             "--detect",
             choices=DETECT_CHOICES,
-            default="auto",
+            default=DetectMode.AUTO.value,
             help="auto (default): find faces, classify the whole image only if it already is a "
             "face crop; always: detected faces only; never: the whole image (pre-cropped data)",
         )
@@ -110,7 +115,7 @@ def add_pipeline_options(
     parser.add_argument(
         "--backend",
         choices=BACKEND_CHOICES,
-        default="auto",
+        default=AUTO_BACKEND,
         help="TFLite interpreter (default: auto = litert, tflite, then tensorflow)",
     )
     parser.add_argument(

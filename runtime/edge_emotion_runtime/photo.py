@@ -40,8 +40,9 @@ from edge_emotion_runtime.preprocess import (
     original_size,
     to_rgb,
 )
+from edge_emotion_runtime.vocab import DetectMode, choices
 
-DETECT_MODES: tuple[str, ...] = ("auto", "always", "never")
+DETECT_MODES: tuple[str, ...] = choices(DetectMode)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
 from edge_emotion_runtime.options import add_pipeline_options, positive_int
 from edge_emotion_runtime.video.smoothing import SMOOTHING_KINDS, Smoothing
+from edge_emotion_runtime.vocab import AUTO_BACKEND, DetectMode, SmoothingKind
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,11 @@ class VideoOptions:
     source: str
     model: str | None = None
     detector: str = DEFAULT_DETECTOR
-    detect: str = "auto"
+    detect: str = DetectMode.AUTO
     mirror: bool = DEFAULT_MIRROR
     min_confidence: float | None = None
     threads: int | None = None
-    backend: str = "auto"
+    backend: str = AUTO_BACKEND
     use_xnnpack: bool = True
     json: bool = False
     verbose: bool = False
@@ -113,7 +114,7 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
     parser.add_argument(
         "--smooth",
         choices=SMOOTHING_KINDS,
-        default="ema",
+        default=SmoothingKind.EMA.value,
         help="per-track smoothing of the probability (default: ema)",
     )
     parser.add_argument(

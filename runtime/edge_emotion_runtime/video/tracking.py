@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from edge_emotion_runtime.boxes import iou
+import numpy as np
 
-Box = tuple[int, int, int, int]
+from edge_emotion_runtime.boxes import Box, centre, iou, iou_many
+
+__all__ = ["Box", "IouTracker", "iou"]
 
 
 class IouTracker:
@@ -34,9 +36,11 @@ class IouTracker:
     def update(self, boxes: Sequence[Box]) -> list[int]:
         """Track ids for this frame's `boxes`, in their order."""
         candidates: list[tuple[tuple[int, float], int, int]] = []
+        found = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         for t, tbox in self._boxes.items():
+            overlaps = iou_many(np.asarray(tbox, dtype=np.float64), found)
             for d, dbox in enumerate(boxes):
-                overlap = iou(tbox, dbox)
+                overlap = float(overlaps[d])
                 if overlap >= self.min_iou:
                     candidates.append(((0, -overlap), t, d))
                 elif _near(tbox, dbox):
@@ -63,13 +67,9 @@ class IouTracker:
         return [i for i in ids if i is not None]
 
 
-def _centre(box: Sequence[float]) -> tuple[float, float]:
-    return (box[0] + box[2] / 2, box[1] + box[3] / 2)
-
-
 def _distance(a: Sequence[float], b: Sequence[float]) -> float:
     """Centre distance in units of the mean face size."""
-    (ax, ay), (bx, by) = _centre(a), _centre(b)
+    (ax, ay), (bx, by) = centre(a), centre(b)
     size = max(1.0, (max(a[2], a[3]) + max(b[2], b[3])) / 2)
     return math.hypot(ax - bx, ay - by) / size
 
