@@ -88,3 +88,40 @@ def test_the_65_px_face_in_a_video_is_one_track_in_45_of_50_frames(tmp_path: Pat
     tracks = [[f["track"] for f in row["faces"]] for row in rows]
     assert sum(len(t) == 1 for t in tracks) >= 45, tracks
     assert {t for ids in tracks for t in ids} == {1}
+
+
+def test_min_confidence_labels_unsure_faces_uncertain_and_keeps_their_probabilities(
+    tmp_path: Path,
+) -> None:
+    photo = FIXTURES / "photos" / "astronaut-256.jpg"
+    sure = json.loads(run_cli(photo, "--json", cwd=tmp_path).stdout)
+    p = sure["probability"]
+    assert sure["label"] == "happy" and 0.5 < p < 0.99
+    unsure = json.loads(run_cli(photo, "--json", "--min-confidence", "0.99", cwd=tmp_path).stdout)
+    assert unsure["label"] == "uncertain" and unsure["faces"][0]["label"] == "uncertain"
+    assert unsure["probability"] == p and unsure["p_happy"] == sure["p_happy"]
+    # At exactly its probability the face is not uncertain: below P is.
+    edge = PhotoClassifier.load(threads=1, quiet=True, min_confidence=p)
+    assert edge.analyze(photo).label == "happy"
+    text = run_cli(photo, "--min-confidence", "0.99", cwd=tmp_path).stdout
+    assert ": 1 face: uncertain 0." in text
+
+
+@pytest.mark.parametrize("value", ["0.4", "1.5", "nan", "inf", "x"])
+def test_min_confidence_outside_half_to_one_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    result = run_cli(FIXTURES / "photos" / "astronaut-256.jpg", "--min-confidence", value)
+    assert result.returncode == 2
+    assert "argument --min-confidence:" in result.stderr.strip().splitlines()[-1]
+
+
+def test_mirror_view_is_the_mean_of_the_crop_and_its_mirror(photos: PhotoClassifier) -> None:
+    rng = np.random.default_rng(3)
+    face = rng.integers(0, 256, photos.classifier.spec.shape, dtype=np.uint8)
+    both = photos.classifier.predict_mirrored(face)
+    one = photos.classifier.predict(face)
+    other = photos.classifier.predict(np.ascontiguousarray(face[:, ::-1]))
+    assert both.p_happy == pytest.approx((one.p_happy + other.p_happy) / 2, abs=1e-9)
+    assert one.p_happy != other.p_happy  # the test would pass without mirroring otherwise
+    single = PhotoClassifier.load(threads=1, quiet=True, mirror=False)
+    photo = FIXTURES / "photos" / "astronaut-256.jpg"
+    assert single.analyze(photo).faces[0].box == photos.analyze(photo).faces[0].box
