@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import sys
 import time
@@ -33,7 +32,7 @@ from edge_emotion.rundir import (
     RunDir,
     write_json,
 )
-from edge_emotion.training.console import first_few, note
+from edge_emotion.training.console import note
 from edge_emotion.training.dataset import decode_candidates
 from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import Sample, write_manifest
@@ -42,6 +41,7 @@ from edge_emotion.training.models import Recipe, build_model, get_arch
 from edge_emotion.training.pipeline import with_mixup
 from edge_emotion.training.predict import PREDICT_BATCH, predict_probs
 from edge_emotion.training.split import assign_splits
+from edge_emotion.training.staging import remove_stale_temps
 from edge_emotion.training.tfenv import import_keras, import_tf, seed_everything
 from edge_emotion.vocab import ClassWeight, Strategy
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
@@ -281,42 +281,6 @@ def _prepare_out(out: Path, force: bool) -> None:
                 f"{out}: exists and does not look like a run directory; "
                 "refusing to replace it even with --force"
             )
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
-def remove_stale_temps(out: Path) -> list[Path]:
-    """Remove `.NAME.tmp-PID` / `.NAME.old-PID` beside `out` whose process is gone (kill -9,
-    power loss), with one note; folders of live processes (a concurrent run) are kept."""
-    parent = out.parent
-    if not parent.is_dir():
-        return []
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:tmp|old)-(\d+)")
-    removed: list[Path] = []
-    for entry in sorted(parent.iterdir()):
-        match = pattern.fullmatch(entry.name)
-        stale = match and entry.is_dir() and not entry.is_symlink()
-        if stale and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    if removed:
-        note(
-            f"removed {len(removed)} stale temporary folder(s) of interrupted runs in {parent}: "
-            f"{first_few([p.name for p in removed])}"
-        )
-    return removed
 
 
 def _save_legacy_h5(model: Any, path: Path) -> None:

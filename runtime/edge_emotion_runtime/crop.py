@@ -39,6 +39,10 @@ CROP_MAX_SIDE = 128
 # small (a 64 px doorway shot): its face is cropped like any photo's.
 SMALL_CROP_MIN_SCORE = 0.2
 SMALL_CROP_MIN_FILL = 0.5
+# Smallest face share of the crop a model may record. The crop side is box / face_fraction, so a
+# small fraction makes every crop huge (0.05: 20x the face); training crops hold the face at
+# 0.4-0.9 of their width. Below this a framing is malformed metadata, not a property of a photo.
+MIN_FACE_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,10 @@ class Framing:
     align: bool = False
 
     def __post_init__(self) -> None:
-        if not 0.05 <= self.face_fraction <= 2.0:
-            raise ValueError(f"face_fraction must be in [0.05, 2], got {self.face_fraction!r}")
+        if not MIN_FACE_FRACTION <= self.face_fraction <= 2.0:
+            raise ValueError(
+                f"face_fraction must be in [{MIN_FACE_FRACTION}, 2], got {self.face_fraction!r}"
+            )
         if abs(self.offset_x) > 1 or abs(self.offset_y) > 1:
             raise ValueError(f"framing offsets must be within [-1, 1] crop sides, got {self}")
 
@@ -69,13 +75,17 @@ class Framing:
     def from_dict(cls, data: Mapping[str, Any]) -> Framing:
         if not isinstance(data, Mapping):
             raise ValueError(f"a framing must be an object, got {type(data).__name__}")
+        from edge_emotion_runtime.metadata import integer, real
+
+        if not isinstance(data.get("align", False), bool):
+            raise ValueError(f"'align' must be true or false, got {data['align']!r}")
         return cls(
             detector=str(data["detector"]),
-            face_fraction=float(data["face_fraction"]),
-            offset_x=float(data.get("offset_x", 0.0)),
-            offset_y=float(data.get("offset_y", 0.0)),
-            samples=int(data.get("samples", 0)),
-            align=bool(data.get("align", False)),
+            face_fraction=real(data, "face_fraction", None),
+            offset_x=real(data, "offset_x", 0.0),
+            offset_y=real(data, "offset_y", 0.0),
+            samples=integer(data, "samples", 0, low=0, high=10**9),
+            align=data.get("align", False),
         )
 
 
@@ -161,13 +171,46 @@ def crop_face(
     # Rotate a region a quarter wider on each side, so the corners of the crop stay covered
     # for any angle up to 45 degrees (sqrt(2) / 2 < 0.75), then cut the crop from its middle.
     margin = math.ceil(side / 4)
-    region = image.crop((left - margin, top - margin, right + margin, bottom + margin))
     factor = max(1, side // (2 * size)) if size else 1
+    region = reduced_crop(
+        image, (left - margin, top - margin, right + margin, bottom + margin), factor
+    )
     if factor > 1:
-        region = region.reduce(factor)
         margin, side = round(margin / factor), round(side / factor)
     region = region.rotate(eye_angle(detection), resample=Image.Resampling.BILINEAR)
     return region.crop((margin, margin, margin + side, margin + side))
+
+
+def reduced_crop(image: Image.Image, box: tuple[int, int, int, int], factor: int) -> Image.Image:
+    """`image.crop(box).reduce(factor)`, pixel for pixel, without ever holding the full-size
+    crop: only the reduce blocks that touch the image are cut and reduced, the rest is the black
+    that `crop` pads with. A big face with a wide framing reaches far past a photo's edges (the
+    crop side is box / face_fraction, the region 1.5x that), so the full-size crop could take
+    hundreds of MB where the reduced one takes a few kB.
+    """
+    if factor <= 1:
+        return image.crop(box)
+    left, top, right, bottom = box
+    # Blocks of the reduced crop along each axis, and the range of them that touch the image.
+    spans = []
+    for low, high, extent in ((left, right, image.width), (top, bottom, image.height)):
+        blocks = -((low - high) // factor)  # ceil: reduce keeps a last partial block
+        first = max(0, (-low) // factor)
+        last = min(blocks, -((low - extent) // factor))
+        spans.append((blocks, first, last))
+    (wide, x0, x1), (high, y0, y1) = spans
+    canvas = Image.new(image.mode, (wide, high))
+    if x0 < x1 and y0 < y1:
+        part = image.crop(
+            (
+                left + x0 * factor,
+                top + y0 * factor,
+                min(left + x1 * factor, right),
+                min(top + y1 * factor, bottom),
+            )
+        )
+        canvas.paste(part.reduce(factor), (x0, y0))
+    return canvas
 
 
 def face_pixels(
