@@ -44,10 +44,11 @@ def _root(
 
 def _register() -> None:
     from edge_emotion.benchmarks import cli as benchmark_cli
+    from edge_emotion.benchmarks.photo_eval import cli as photo_eval_cli
     from edge_emotion.export import cli as export_cli
     from edge_emotion.training import cli as training_cli
 
-    for module in (training_cli, export_cli, benchmark_cli):
+    for module in (training_cli, export_cli, benchmark_cli, photo_eval_cli):
         module.register(app)
 
 

@@ -129,10 +129,11 @@ def test_link_free_name_moves_on_past_taken_and_protected_names(tmp_path: Path) 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("cv2", reason="the video extra is not installed")
-    from video_scene import write_scene_video
+    from edge_emotion_runtime.video.scene import write_scene_video
 
     path = tmp_path_factory.mktemp("video") / "scene.mp4"
-    write_scene_video(path, frames=6, width=320, height=240)
+    photos = Path(__file__).parent / "fixtures" / "photos"
+    write_scene_video(path, photos, frames=6, width=320, height=240)
     return path
 
 

@@ -157,6 +157,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         use_xnnpack=not args.no_xnnpack,
         quiet=not args.verbose,
         max_pixels=args.max_pixels,
+        mirror=args.mirror,
+        min_confidence=args.min_confidence,
     )
     if args.verbose:
         print(f"model ({origin}): {photos.classifier.describe()}", file=sys.stderr)

@@ -208,6 +208,8 @@ def _serve(args: argparse.Namespace, token: str | None, sock: socket.socket) -> 
             backend=args.backend,
             use_xnnpack=not args.no_xnnpack,
             quiet=True,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
         ),
         workers=args.workers,
         queue_size=args.queue,

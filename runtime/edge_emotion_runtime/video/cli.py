@@ -125,6 +125,8 @@ def _load_classifier(options: VideoOptions, video: VideoSource) -> PhotoClassifi
         backend=options.backend,
         use_xnnpack=options.use_xnnpack,
         quiet=not options.verbose,
+        mirror=options.mirror,
+        min_confidence=options.min_confidence,
     )
     if options.verbose:
         print(f"model: {classifier.classifier.describe()}", file=sys.stderr)
