@@ -101,8 +101,14 @@ TARGETS = (
     Target(
         "detector",
         f"{PKG}/detector.py",
-        ("_iou", "weighted_nms", "decode", "scaled", "clipped_box", "centre"),
+        ("weighted_nms", "decode", "scaled", "clipped_box"),
         ("tests/test_reliability_thresholds.py", "tests/test_runtime_detector.py"),
+    ),
+    Target(
+        "boxes",
+        f"{PKG}/boxes.py",
+        ("*",),
+        ("tests/test_reliability_thresholds.py", "tests/test_runtime_boxes.py"),
     ),
     Target(
         "quantization", f"{PKG}/quantization.py", ("*",), ("tests/test_runtime_quantization.py",)

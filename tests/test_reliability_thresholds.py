@@ -11,8 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_emotion_runtime.crop import CROP_MAX_SIDE, CROP_MIN_FILL, Framing, crop_box, is_face_crop
-from edge_emotion_runtime.detector import DETECTORS, Detection, _iou, weighted_nms
+from edge_emotion_runtime.boxes import iou_many as _iou
+from edge_emotion_runtime.crop import (
+    CROP_MAX_SIDE,
+    CROP_MIN_FILL,
+    SMALL_CROP_MIN_FILL,
+    Framing,
+    crop_box,
+    is_face_crop,
+)
+from edge_emotion_runtime.detector import DETECTORS, Detection, weighted_nms
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
 KEYPOINTS = tuple((0.0, 0.0) for _ in range(6))
@@ -24,24 +32,31 @@ def _det(x: float, y: float, w: float, h: float, score: float = 0.9) -> Detectio
 
 # ---------------------------------------------------- --detect auto (crop.is_face_crop)
 def test_auto_rule_constants() -> None:
-    assert (CROP_MIN_FILL, CROP_MAX_SIDE) == (0.6, 128)
+    assert (CROP_MIN_FILL, CROP_MAX_SIDE, SMALL_CROP_MIN_FILL) == (0.6, 128, 0.5)
 
 
 @pytest.mark.parametrize(
-    ("size", "expected"),
+    ("size", "side", "expected"),
     [
-        ((128, 128), True),
-        ((128, 40), True),
-        ((40, 128), True),
-        ((129, 128), False),
-        ((128, 129), False),
-        ((1000, 1000), False),
+        ((128, 128), 64, True),
+        ((128, 128), 63.99, False),
+        ((128, 40), 64, True),
+        ((40, 128), 63.99, False),
+        ((128, 128), None, False),
+        ((129, 128), 64, False),
+        ((129, 129), 77.4, True),
+        ((129, 129), 77.3, False),
     ],
 )
-def test_an_image_up_to_128_px_is_a_crop_whatever_the_detector_says(
-    size: tuple[int, int], expected: bool
+def test_up_to_128_px_the_best_face_needs_half_the_long_side(
+    size: tuple[int, int], side: float | None, expected: bool
 ) -> None:
-    assert is_face_crop(size, []) is expected
+    # <= 128 px: the best face's larger box side >= 0.5 of the long side (several faces may be
+    # found); above: exactly one face filling 0.6 of both sides (129 * 0.6 = 77.4).
+    found = [] if side is None else [_det(0, 0, side, side / 2), _det(0, 0, 10, 10, 0.5)]
+    if max(size) > CROP_MAX_SIDE and side is not None:
+        found = [_det(0, 0, side, side)]
+    assert is_face_crop(size, found) is expected
 
 
 @pytest.mark.parametrize(
