@@ -11,8 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge_emotion_runtime.crop import CROP_MAX_SIDE, CROP_MIN_FILL, Framing, crop_box, is_face_crop
-from edge_emotion_runtime.detector import DETECTORS, Detection, _iou, weighted_nms
+from edge_emotion_runtime.boxes import iou_many as _iou
+from edge_emotion_runtime.crop import (
+    CROP_MAX_SIDE,
+    CROP_MIN_FILL,
+    SMALL_CROP_MIN_FILL,
+    SMALL_CROP_MIN_SCORE,
+    Framing,
+    crop_box,
+    is_face_crop,
+)
+from edge_emotion_runtime.detector import DETECTORS, Detection, weighted_nms
 
 PHOTOS = Path(__file__).parent / "fixtures" / "photos"
 KEYPOINTS = tuple((0.0, 0.0) for _ in range(6))
@@ -25,23 +34,31 @@ def _det(x: float, y: float, w: float, h: float, score: float = 0.9) -> Detectio
 # ---------------------------------------------------- --detect auto (crop.is_face_crop)
 def test_auto_rule_constants() -> None:
     assert (CROP_MIN_FILL, CROP_MAX_SIDE) == (0.6, 128)
+    assert (SMALL_CROP_MIN_SCORE, SMALL_CROP_MIN_FILL) == (0.2, 0.5)
 
 
 @pytest.mark.parametrize(
-    ("size", "expected"),
+    ("size", "side", "expected"),
     [
-        ((128, 128), True),
-        ((128, 40), True),
-        ((40, 128), True),
-        ((129, 128), False),
-        ((128, 129), False),
-        ((1000, 1000), False),
+        ((128, 128), 64, True),  # the best face fills exactly half the long side
+        ((128, 128), 63.99, False),
+        ((128, 40), 64, True),  # measured against the long side
+        ((40, 128), 64, True),
+        ((128, 40), 63.99, False),
+        ((129, 128), 64, False),  # past 128 px the fill rule of larger images applies
+        ((128, 129), 64, False),
     ],
 )
-def test_an_image_up_to_128_px_is_a_crop_whatever_the_detector_says(
-    size: tuple[int, int], expected: bool
+def test_an_image_up_to_128_px_is_a_crop_when_its_best_face_fills_half_of_it(
+    size: tuple[int, int], side: float, expected: bool
 ) -> None:
-    assert is_face_crop(size, []) is expected
+    assert is_face_crop(size, [_det(0, 0, side, side)]) is expected
+    assert is_face_crop(size, []) is False  # no face found: never a crop
+
+
+def test_only_the_best_face_of_a_small_image_counts() -> None:
+    assert is_face_crop((100, 100), [_det(0, 0, 60, 60), _det(0, 0, 10, 10)])
+    assert not is_face_crop((100, 100), [_det(0, 0, 10, 10), _det(0, 0, 60, 60)])
 
 
 @pytest.mark.parametrize(
