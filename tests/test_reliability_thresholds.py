@@ -16,6 +16,7 @@ from edge_emotion_runtime.crop import (
     CROP_MAX_SIDE,
     CROP_MIN_FILL,
     SMALL_CROP_MIN_FILL,
+    SMALL_CROP_MIN_SCORE,
     Framing,
     crop_box,
     is_face_crop,
@@ -32,31 +33,32 @@ def _det(x: float, y: float, w: float, h: float, score: float = 0.9) -> Detectio
 
 # ---------------------------------------------------- --detect auto (crop.is_face_crop)
 def test_auto_rule_constants() -> None:
-    assert (CROP_MIN_FILL, CROP_MAX_SIDE, SMALL_CROP_MIN_FILL) == (0.6, 128, 0.5)
+    assert (CROP_MIN_FILL, CROP_MAX_SIDE) == (0.6, 128)
+    assert (SMALL_CROP_MIN_SCORE, SMALL_CROP_MIN_FILL) == (0.2, 0.5)
 
 
 @pytest.mark.parametrize(
     ("size", "side", "expected"),
     [
-        ((128, 128), 64, True),
+        ((128, 128), 64, True),  # the best face fills exactly half the long side
         ((128, 128), 63.99, False),
-        ((128, 40), 64, True),
-        ((40, 128), 63.99, False),
-        ((128, 128), None, False),
-        ((129, 128), 64, False),
-        ((129, 129), 77.4, True),
-        ((129, 129), 77.3, False),
+        ((128, 40), 64, True),  # measured against the long side
+        ((40, 128), 64, True),
+        ((128, 40), 63.99, False),
+        ((129, 128), 64, False),  # past 128 px the fill rule of larger images applies
+        ((128, 129), 64, False),
     ],
 )
-def test_up_to_128_px_the_best_face_needs_half_the_long_side(
-    size: tuple[int, int], side: float | None, expected: bool
+def test_an_image_up_to_128_px_is_a_crop_when_its_best_face_fills_half_of_it(
+    size: tuple[int, int], side: float, expected: bool
 ) -> None:
-    # <= 128 px: the best face's larger box side >= 0.5 of the long side (several faces may be
-    # found); above: exactly one face filling 0.6 of both sides (129 * 0.6 = 77.4).
-    found = [] if side is None else [_det(0, 0, side, side / 2), _det(0, 0, 10, 10, 0.5)]
-    if max(size) > CROP_MAX_SIDE and side is not None:
-        found = [_det(0, 0, side, side)]
-    assert is_face_crop(size, found) is expected
+    assert is_face_crop(size, [_det(0, 0, side, side)]) is expected
+    assert is_face_crop(size, []) is False  # no face found: never a crop
+
+
+def test_only_the_best_face_of_a_small_image_counts() -> None:
+    assert is_face_crop((100, 100), [_det(0, 0, 60, 60), _det(0, 0, 10, 10)])
+    assert not is_face_crop((100, 100), [_det(0, 0, 10, 10), _det(0, 0, 60, 60)])
 
 
 @pytest.mark.parametrize(
