@@ -111,7 +111,10 @@ TARGETS = (
         ("tests/test_reliability_thresholds.py", "tests/test_runtime_boxes.py"),
     ),
     Target(
-        "quantization", f"{PKG}/quantization.py", ("*",), ("tests/test_runtime_quantization.py",)
+        "quantization",
+        f"{PKG}/quantization.py",
+        ("*",),
+        ("tests/test_reliability_thresholds.py", "tests/test_runtime_quantization.py"),
     ),
     Target(
         "metadata",

@@ -410,3 +410,45 @@ def test_a_spec_needs_at_least_one_pixel_each_way(height: int, width: int, valid
     else:
         with pytest.raises(ValueError):
             PreprocessSpec(height=height, width=width)
+
+
+# ------------------------------------------------------------------ quantization parameters
+@pytest.mark.parametrize(
+    ("qp", "legacy", "expected"),
+    [
+        ({"scales": [0.5], "zero_points": [3]}, None, (0.5, 3)),
+        ({"scales": [0.5], "zero_points": []}, None, (0.5, 0)),
+        ({}, (0.25, -3), (0.25, -3)),
+        (None, None, (0.0, 0)),
+    ],
+)
+def test_tensor_quantization_is_read_per_tensor_or_from_the_legacy_pair(
+    qp: dict | None, legacy: tuple | None, expected: tuple
+) -> None:
+    from edge_emotion_runtime.quantization import params_from_details
+
+    detail: dict = {"dtype": np.int8, "name": "t", "quantization_parameters": qp}
+    if legacy is not None:
+        detail["quantization"] = legacy
+    params = params_from_details(detail)
+    assert (params.dtype, params.scale, params.zero_point) == ("int8", *expected)
+
+
+@pytest.mark.parametrize(
+    "qp", [{"scales": [0.5, 0.25], "zero_points": [0]}, {"scales": [0.5], "zero_points": [0, 1]}]
+)
+def test_per_channel_input_or_output_quantization_is_refused(qp: dict) -> None:
+    from edge_emotion_runtime.quantization import params_from_details
+
+    with pytest.raises(ValueError, match="per channel"):
+        params_from_details({"dtype": np.int8, "name": "t", "quantization_parameters": qp})
+
+
+def test_same_params_tolerance_is_inclusive() -> None:
+    from edge_emotion_runtime.metadata import QuantParams
+    from edge_emotion_runtime.quantization import same_params
+
+    a, b = QuantParams("int8", 2.0, 1), QuantParams("int8", 3.0, 1)
+    assert same_params(a, b, rel_tol=1 / 3)  # |2 - 3| == (1/3) * 3 exactly
+    assert not same_params(a, b, rel_tol=0.33)
+    assert not same_params(a, QuantParams("int8", 2.0, 2))
