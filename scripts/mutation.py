@@ -119,7 +119,13 @@ TARGETS = (
     Target(
         "metadata",
         f"{PKG}/metadata.py",
-        ("number", "real", "integer", "_preprocess", "_quant", "_read_json", "_split"),
+        ("_preprocess", "_quant", "_read_json", "_split"),
+        ("tests/test_reliability_model.py", "tests/test_runtime_tflite.py"),
+    ),
+    Target(
+        "fields",
+        f"{PKG}/fields.py",
+        ("*",),
         ("tests/test_reliability_model.py", "tests/test_runtime_tflite.py"),
     ),
     Target(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the runtime's core modules and the export gate (cosmic-ray; not in CI).
-# Usage: bash scripts/mutation.sh [crop labels detector boxes quantization metadata inputs preprocess
+# Usage: bash scripts/mutation.sh [crop labels detector boxes quantization metadata fields inputs preprocess
 #        export-gate]   (default: all). Sessions land in .mutation/; see scripts/mutation.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
