@@ -452,3 +452,59 @@ def test_same_params_tolerance_is_inclusive() -> None:
     assert same_params(a, b, rel_tol=1 / 3)  # |2 - 3| == (1/3) * 3 exactly
     assert not same_params(a, b, rel_tol=0.33)
     assert not same_params(a, QuantParams("int8", 2.0, 2))
+
+
+# ------------------------------------------------------------------ inputs: glob matching
+@pytest.mark.parametrize(
+    ("segments", "parts", "expected"),
+    [
+        (["*.jpg"], ["a.jpg"], True),
+        (["*.jpg"], ["d", "a.jpg"], False),
+        (["**", "*.jpg"], ["d", "e", "a.jpg"], True),
+        (["**", "*.jpg"], ["a.jpg"], True),
+        (["**"], [], True),
+        (["a", "b"], ["a"], False),
+        (["a"], ["a", "b"], False),
+        (["x*", "y.jpg"], ["xa", "y.jpg"], True),
+        (["x*", "y.jpg"], ["ya", "y.jpg"], False),
+        (["d", "**", "*.png"], ["d", "a.jpg"], False),
+        ([], [], True),
+        ([], ["a"], False),
+    ],
+)
+def test_glob_segments_match_path_parts(segments: list, parts: list, expected: bool) -> None:
+    from edge_emotion_runtime.inputs import _match
+
+    assert _match(segments, parts) is expected
+
+
+@pytest.mark.parametrize(
+    ("segments", "parts", "expected"),
+    [
+        (["a", "*.jpg"], ["a"], True),
+        (["a", "*.jpg"], ["b"], False),
+        (["a"], ["a", "deeper"], True),
+        (["**", "x"], ["any", "thing"], True),
+        (["a", "b"], [], True),
+        (["a", "b", "c"], ["a", "z"], False),
+        (["a", "**"], ["b"], False),
+    ],
+)
+def test_glob_walk_prunes_only_folders_that_cannot_hold_a_match(
+    segments: list, parts: list, expected: bool
+) -> None:
+    from edge_emotion_runtime.inputs import _may_lead_to_match
+
+    assert _may_lead_to_match(segments, parts) is expected
+
+
+def test_an_unnameable_argument_is_one_problem_and_the_others_are_kept(tmp_path: Path) -> None:
+    from edge_emotion_runtime.inputs import collect
+
+    good = tmp_path / "a.jpg"
+    good.write_bytes(b"x")
+    images, problems = collect(["x" * 5000 + ".jpg", str(good), "y" * 300])
+    assert images == [good]
+    assert len(problems) == 2 and all(
+        "cannot use this path (File name too long)" in p for p in problems
+    )
