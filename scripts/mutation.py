@@ -132,7 +132,7 @@ TARGETS = (
         "inputs",
         f"{PKG}/inputs.py",
         ("_match", "_may_lead_to_match", "collect", "_expand", "is_image_name"),
-        ("tests/test_reliability_thresholds.py", "tests/test_runtime_cli.py"),
+        ("tests/test_reliability_thresholds.py",),
     ),
     Target(
         "preprocess",
