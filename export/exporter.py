@@ -46,6 +46,7 @@ from edge_emotion.export.validate import Reference, validate_model
 from edge_emotion.paths import check_output_dir
 from edge_emotion.rundir import RunDir, write_json
 from edge_emotion_runtime.crop import photo_crop_metadata
+from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 from edge_emotion_runtime.metadata import QuantParams, embed, strip, write_atomic
 
 REPORT_FILE = "export_report.json"
@@ -127,6 +128,14 @@ def _measure_crop(run: RunDir, say: Echo) -> dict[str, Any]:
     for message in report.notes():
         say(f"note: {message}")
     return report.section(recorded_by="edge-emotion export")
+
+
+def framing_scale(crop: dict[str, Any], options: ExportOptions) -> float:
+    """How much tighter than the measured framing real-photo faces are cropped (see
+    `ExportOptions.framing_scale`)."""
+    if options.framing_scale is not None:
+        return options.framing_scale
+    return 1.0 if crop.get("training_crop") else PHOTO_FRAMING_SCALE
 
 
 def _quant_dict(params: QuantParams) -> dict[str, Any]:
@@ -259,7 +268,7 @@ def _finish_mode(
             converter=converter,
             validation=validation,
             status=status,
-            crop=photo_crop_metadata(source.crop, options.framing_scale),
+            crop=photo_crop_metadata(source.crop, framing_scale(source.crop, options)),
         )
 
     final = model_path(out_dir, mode)
