@@ -1,10 +1,6 @@
-"""Typed, range-checked numbers out of parsed JSON (model metadata), standard library only.
-
-One definition for `metadata` (its top-level and preprocessing fields) and `crop` (a framing's
-fields): every value a hostile file could hold (a bool, a string, NaN, Infinity, an integer too
-large for a float) is a ValueError naming the field, never an OverflowError or a silent
-coercion.
-"""
+"""Typed, range-checked reads of JSON metadata fields (standard library only): the metadata
+reader and the crop framing both check every number a model file brings, so that a malformed
+value is a ValueError naming its key, never an OverflowError or a huge allocation later."""
 
 from __future__ import annotations
 
