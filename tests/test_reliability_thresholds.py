@@ -508,3 +508,16 @@ def test_an_unnameable_argument_is_one_problem_and_the_others_are_kept(tmp_path:
     assert len(problems) == 2 and all(
         "cannot use this path (File name too long)" in p for p in problems
     )
+
+
+@pytest.mark.parametrize(
+    ("probability", "min_confidence", "expected"),
+    [(0.7, 0.7, "happy"), (0.6999, 0.7, "uncertain"), (0.9, 0.7, "happy"), (0.51, None, "happy")],
+)
+def test_hedge_names_a_face_uncertain_only_strictly_below_min_confidence(
+    probability: float, min_confidence: float | None, expected: str
+) -> None:
+    from edge_emotion_runtime.labels import UNCERTAIN, hedge
+
+    assert UNCERTAIN == "uncertain"
+    assert hedge("happy", probability, min_confidence) == expected
