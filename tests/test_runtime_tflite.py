@@ -67,6 +67,8 @@ def test_tflite_backend_in_external_venv(model: str) -> None:
             str(IMAGES),
             "--json",
             "-v",
+            "--detect",
+            "never",  # drawn fixture crops: the auto rule leaves them unclassified
             "--backend",
             "tflite",
             "--model",
