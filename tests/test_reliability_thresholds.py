@@ -521,3 +521,52 @@ def test_hedge_names_a_face_uncertain_only_strictly_below_min_confidence(
 
     assert UNCERTAIN == "uncertain"
     assert hedge("happy", probability, min_confidence) == expected
+
+
+# ------------------------------------------------------------------ fields and boxes
+@pytest.mark.parametrize("value", [True, "1", None, float("inf"), float("nan"), 10**400])
+def test_a_metadata_number_is_a_finite_int_or_float_not_a_bool(value: object) -> None:
+    from edge_emotion_runtime.fields import integer, real
+
+    with pytest.raises(ValueError):
+        real({"k": value}, "k", 0.0)
+    with pytest.raises(ValueError):
+        integer({"k": value}, "k", 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "valid"),
+    [
+        (1.0, 1.0, None, True),
+        (0.999, 1.0, None, False),
+        (5.0, None, 5.0, True),
+        (5.001, None, 5.0, False),
+        (3.0, 1.0, 5.0, True),
+        (0.0, 1.0, 5.0, False),
+        (6.0, 1.0, 5.0, False),
+    ],
+)
+def test_metadata_ranges_are_inclusive(
+    value: float, low: float | None, high: float | None, valid: bool
+) -> None:
+    from edge_emotion_runtime.fields import integer, real
+
+    for read, v in ((real, value), (integer, int(value) if value == int(value) else None)):
+        if v is None:
+            continue
+        if valid:
+            assert read({"k": v}, "k", 0, low=low, high=high) == v
+        else:
+            with pytest.raises(ValueError):
+                read({"k": v}, "k", 0, low=low, high=high)
+
+
+def test_box_centre_and_iou_of_asymmetric_boxes() -> None:
+    from edge_emotion_runtime.boxes import centre, iou
+
+    assert centre((1, 2, 3, 5)) == (2.5, 4.5)
+    assert iou((0, 0, 10, 20), (5, 10, 10, 20)) == pytest.approx(50 / 350)
+    assert iou((0, 0, 10, 20), (2, 15, 10, 20)) == pytest.approx(40 / 360)
+    assert iou((0, 0, 20, 10), (15, 2, 20, 10)) == pytest.approx(40 / 360)
+    assert iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0.0  # touching edges
+    assert iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0  # empty union
