@@ -126,7 +126,7 @@ TARGETS = (
         "fields",
         f"{PKG}/fields.py",
         ("*",),
-        ("tests/test_reliability_thresholds.py", "tests/test_reliability_model.py"),
+        ("tests/test_reliability_thresholds.py",),
     ),
     Target(
         "inputs",
