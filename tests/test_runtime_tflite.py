@@ -66,6 +66,8 @@ def test_tflite_backend_in_external_venv(model: str) -> None:
             "edge_emotion_runtime.cli",
             str(IMAGES),
             "--json",
+            "--detect",
+            "never",  # drawn face crops (synthetic data): classified whole
             "-v",
             "--backend",
             "tflite",
