@@ -71,6 +71,7 @@ class TrainConfig:
     lr: float | None = None
     patience: int | None = None
     augment: bool | None = None
+    photo_aug: bool | None = None
     label_smoothing: float | None = None
     mixup: float | None = None
     ema: float | None = None
@@ -110,6 +111,7 @@ def resolve(config: TrainConfig) -> Recipe:
         "lr": config.lr,
         "patience": config.patience,
         "augment": config.augment,
+        "photo_aug": config.photo_aug,
         "label_smoothing": config.label_smoothing,
         "mixup": config.mixup,
         "ema": config.ema,
@@ -132,6 +134,8 @@ def resolve(config: TrainConfig) -> Recipe:
         raise UsageError(f"--mixup must be >= 0 (0: off), got {resolved.mixup}")
     if not 0.0 <= resolved.ema < 1.0:
         raise UsageError(f"--ema must be in [0, 1) (0: off), got {resolved.ema}")
+    if resolved.photo_aug and not resolved.augment:
+        raise UsageError("--photo-aug is an augmentation: it needs --augment (not --no-augment)")
     if resolved.pretrain_epochs < 1 and config.pretrain_data is not None:
         raise UsageError(f"--pretrain-epochs must be at least 1, got {resolved.pretrain_epochs}")
     return resolved
@@ -476,6 +480,7 @@ def _memory_inputs(
         shuffle=True,
         seed=config.seed,
         augment=hp.augment,
+        photo=hp.photo_aug,
         sample_weights=weights,
     )
     val_ds = make_dataset(pix["val"], lab["val"], spec, batch_size=hp.batch_size)
@@ -544,6 +549,7 @@ def _shard_inputs(
         shuffle=True,
         seed=config.seed,
         augment=hp.augment,
+        photo=hp.photo_aug,
         weights=weights,
         workers=workers,
     )
@@ -771,6 +777,7 @@ def _build_model(
                 batch_size=hp.batch_size,
                 label_smoothing=hp.label_smoothing,
                 augment=hp.augment,
+                photo=hp.photo_aug,
                 mixup=hp.mixup,
                 seed=config.seed,
                 progress=progress,
@@ -1067,10 +1074,11 @@ def train(config: TrainConfig) -> TrainResult:
         from edge_emotion.training import multiworker
 
         multiworker.fix_symbolic_build(model, strategy)
+    augment_mode = ("photo" if hp.photo_aug else "on") if hp.augment else "off"
     print(
         f"model: {config.arch} ({model.count_params():,} parameters), {hp.epochs} epochs, "
         f"batch {hp.batch_size}, lr {hp.lr:g}, patience {hp.patience}, augment "
-        f"{'on' if hp.augment else 'off'}, strategy {_strategy_name(strategy)}",
+        f"{augment_mode}, strategy {_strategy_name(strategy)}",
         flush=True,
     )
 
