@@ -75,3 +75,40 @@ def test_make_dataset_with_photo_uses_the_photo_augmentation_deterministically()
     np.testing.assert_array_equal(photo, again)
     assert not np.array_equal(photo, standard)
     assert photo.min() >= 0.0 and photo.max() <= 1.0
+
+
+def test_photo_aug_is_recorded_in_the_recipe_and_needs_augmentation(tmp_path):
+    from edge_emotion.errors import UsageError
+    from edge_emotion.training.train import TrainConfig, resolve
+
+    assert resolve(TrainConfig(out=tmp_path, arch="edge-plus", photo_aug=True)).photo_aug
+    assert not resolve(TrainConfig(out=tmp_path, arch="edge-plus")).photo_aug
+    with pytest.raises(UsageError, match="--photo-aug"):
+        resolve(TrainConfig(out=tmp_path, arch="edge-plus", photo_aug=True, augment=False))
+
+
+def test_cli_photo_aug_without_augmentation_is_one_error_line(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    for name in ("happy", "sad"):
+        for i in range(3):
+            (tmp_path / "d" / name).mkdir(parents=True, exist_ok=True)
+            Image.new("L", (16, 16), 40 * i + (100 if name == "sad" else 0)).save(
+                tmp_path / "d" / name / f"{i}.png"
+            )
+    args = ["train", "--data", str(tmp_path / "d"), "--image-size", "32", "--epochs", "1"]
+    flags = ["--photo-aug", "--no-augment", "--out", str(tmp_path / "r")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_emotion.cli", *args, *flags],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--photo-aug" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
