@@ -79,7 +79,7 @@ def test_make_dataset_with_photo_uses_the_photo_augmentation_deterministically()
 
 def test_photo_aug_is_recorded_in_the_recipe_and_needs_augmentation(tmp_path):
     from edge_emotion.errors import UsageError
-    from edge_emotion.training.train import TrainConfig, resolve
+    from edge_emotion.training.train_config import TrainConfig, resolve
 
     assert resolve(TrainConfig(out=tmp_path, arch="edge-plus", photo_aug=True)).photo_aug
     assert not resolve(TrainConfig(out=tmp_path, arch="edge-plus")).photo_aug

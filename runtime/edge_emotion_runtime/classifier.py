@@ -25,6 +25,8 @@ from edge_emotion_runtime.labels import (
     DEFAULT_THRESHOLD,
     POSITIVE_INDEX,
     decide,
+    p_happy_from_positive,
+    positive_from_p_happy,
 )
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
 from edge_emotion_runtime.preprocess import (
@@ -148,7 +150,6 @@ class Classifier:
         self._xor = self.pixel_path == "xor"
         self._direct_pixels = self.pixel_path != "float" or self._float_input
         self._pixel_shape = tuple(metadata.preprocess.shape)
-        self._happy_is_positive = metadata.labels[metadata.positive_index] == "happy"
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -267,6 +268,18 @@ class Classifier:
         ms = (time.perf_counter() - start) * 1000.0
         return self._decide(p, path, ms)
 
+    def predict_mirrored(self, pixels: np.ndarray) -> Prediction:
+        """The mean of `predict` on a face crop (uint8, shaped like the model input) and on its
+        mirror image, decided by the model's rule. An expression does not change in a mirror,
+        so the mean is a two-view ensemble for one extra invoke (~0.1 ms); the photo pipeline
+        classifies faces this way by default. `predict` itself stays one invoke."""
+        meta = self.metadata
+        first = self.predict(pixels)
+        second = self.predict(np.ascontiguousarray(pixels[:, ::-1]))
+        p_happy = (first.p_happy + second.p_happy) / 2.0
+        p_positive = positive_from_p_happy(p_happy, meta.labels, meta.positive_index)
+        return self._decide(p_positive, None, first.ms + second.ms)
+
     def predict_many(self, sources: Iterable[Any]) -> list[Prediction]:
         """`predict` for each item, in order; the first bad image raises its ImageError."""
         return [self.predict(s) for s in sources]
@@ -356,7 +369,7 @@ class Classifier:
         meta = self.metadata
         p_positive = 0.0 if p_positive < 0.0 else 1.0 if p_positive > 1.0 else p_positive
         label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
-        p_happy = p_positive if self._happy_is_positive else 1.0 - p_positive
+        p_happy = p_happy_from_positive(p_positive, meta.labels, meta.positive_index)
         return _prediction(path, label, probability, p_happy, ms)
 
 
