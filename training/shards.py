@@ -486,6 +486,7 @@ def stream(
     shuffle: bool = False,
     seed: int = 0,
     augment: bool = False,
+    photo: bool = False,
     weights: np.ndarray | None = None,
     workers: int = 1,
 ) -> Any:
@@ -508,7 +509,9 @@ def stream(
         return pixels, y, tf.gather(table, label)
 
     ds = ds.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = batch_and_scale(ds, shards.spec, batch_size=batch_size, seed=seed, augment=augment)
+    ds = batch_and_scale(
+        ds, shards.spec, batch_size=batch_size, seed=seed, augment=augment, photo=photo
+    )
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
     by_file = len(shards.files(split)) >= workers
