@@ -242,7 +242,7 @@ def prepare_data_command(
     force: bool = typer.Option(False, "--force", help="Replace an existing shards folder."),
 ) -> None:
     """Decode, split and write a dataset once as TFRecord shards for `train --shards`."""
-    from edge_emotion.training.shards import PrepareConfig, prepare_data
+    from edge_emotion.training.prepare import PrepareConfig, prepare_data
 
     report = prepare_data(
         PrepareConfig(
