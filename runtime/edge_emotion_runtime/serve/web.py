@@ -19,7 +19,7 @@ from edge_emotion_runtime.errors import UsageError
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 VENDOR_DIR = WEB_DIR / "vendor" / "litert"
 MODEL_FILE = "model.tflite"
-APP_FILES = ("index.html", "app.js", "worker.js", "sw.js", "style.css")
+APP_FILES = ("index.html", "app.js", "worker.js", "sw.js", "style.css", "decode.js")
 PIPELINE_FILES = ("image.js", "detector.js", "crop.js", "metadata.js", "photo.js", "litert.js")
 # Headers a static host must send: threads are not used, but cross-origin isolation keeps the
 # page ready for them and is what `edge-emotion-serve --in-browser` sends.

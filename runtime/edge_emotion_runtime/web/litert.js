@@ -6,12 +6,24 @@
 // dimensions are fixed when a model is loaded (metadata.fixedBatch).
 import { fixedBatch } from "./metadata.js";
 
-export async function loadRuntime(litert, wasmDir) {
-  const relaxed = await litert.supportsFeature?.("relaxedSimd").catch?.(() => false);
-  const file = relaxed === false ? "litert_wasm_compat_internal.js" : "litert_wasm_internal.js";
-  const path = wasmDir.endsWith("/") ? wasmDir + file : `${wasmDir}/${file}`;
-  await litert.loadLiteRt(path);
-  return file;
+/**
+ * Load the LiteRT.js WASM from `vendorUrl` (the folder of the vendored files): the relaxed-SIMD
+ * build where the browser has it (its float outputs match the Python runtime's XNNPACK bit for
+ * bit), else the compat build. A module Web Worker has no importScripts, which LiteRT.js uses to
+ * run the Emscripten loader: there the loader's ES-module twin (.mjs) is imported instead.
+ */
+export async function loadRuntime(litert, vendorUrl) {
+  const relaxed = await litert.supportsFeature("relaxedSimd").catch(() => false);
+  const name = relaxed ? "litert_wasm_internal" : "litert_wasm_compat_internal";
+  const inWorker = typeof document === "undefined" && typeof self === "object" && "postMessage" in self;
+  if (inWorker) {
+    const loader = await import(new URL(`${name}.mjs`, vendorUrl).href);
+    self.ModuleFactory = loader.default;
+    self.Module = { locateFile: (file) => new URL(file, vendorUrl).href };
+    self.importScripts = () => {};
+  }
+  await litert.loadLiteRt(new URL(`${name}.js`, vendorUrl).href);
+  return name;
 }
 
 /** {detect, classify} over compiled models; `litert` is the @litertjs/core module. */
