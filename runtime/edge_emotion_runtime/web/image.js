@@ -88,23 +88,32 @@ export function reduce(image, factor) {
   const ow = Math.ceil(width / factor);
   const oh = Math.ceil(height / factor);
   const out = makeImage(ow, oh, c);
+  const od = out.data;
+  const stride = width * c;
+  const sums = new Uint32Array(ow * c);
   for (let oy = 0; oy < oh; oy++) {
     const y0 = oy * factor;
     const y1 = Math.min(height, y0 + factor);
+    sums.fill(0);
+    for (let y = y0; y < y1; y++) {
+      let p = y * stride;
+      for (let ox = 0; ox < ow; ox++) {
+        const x1 = Math.min(width, (ox + 1) * factor);
+        const o = ox * c;
+        for (let x = ox * factor; x < x1; x++) {
+          for (let ch = 0; ch < c; ch++) sums[o + ch] += data[p + ch];
+          p += c;
+        }
+      }
+    }
+    const rows = y1 - y0;
     for (let ox = 0; ox < ow; ox++) {
-      const x0 = ox * factor;
-      const x1 = Math.min(width, x0 + factor);
-      const count = (x1 - x0) * (y1 - y0);
+      const count = (Math.min(width, (ox + 1) * factor) - ox * factor) * rows;
       const mult = multiplierFor(count);
       const amend = count >>> 1;
-      for (let ch = 0; ch < c; ch++) {
-        let ss = amend;
-        for (let y = y0; y < y1; y++) {
-          let p = (y * width + x0) * c + ch;
-          for (let x = x0; x < x1; x++, p += c) ss += data[p];
-        }
-        out.data[(oy * ow + ox) * c + ch] = Math.floor((ss * mult) / 16777216);
-      }
+      const o = ox * c;
+      const dst = (oy * ow + ox) * c;
+      for (let ch = 0; ch < c; ch++) od[dst + ch] = Math.floor(((sums[o + ch] + amend) * mult) / 16777216);
     }
   }
   return out;
@@ -147,50 +156,64 @@ function coefficients(inSize, outSize) {
   return { ksize, bounds, kk };
 }
 
+const HALF = 1 << (PRECISION_BITS - 1);
+
 function clip8(ss) {
   const v = ss >> PRECISION_BITS;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-function horizontal(image, outW) {
+// One pass along rows (horizontal) or columns (vertical) of a W x H image with c channels: the
+// same integer sums as Resample.c's ImagingResampleHorizontal/Vertical_8bpc, in that order.
+function pass(image, outSize, along) {
   const { width, height, channels: c, data } = image;
-  const { ksize, bounds, kk } = coefficients(width, outW);
-  const out = makeImage(outW, height, c);
+  const horizontalPass = along === "h";
+  const inSize = horizontalPass ? width : height;
+  const { ksize, bounds, kk } = coefficients(inSize, outSize);
+  const ow = horizontalPass ? outSize : width;
+  const oh = horizontalPass ? height : outSize;
+  const out = makeImage(ow, oh, c);
   const od = out.data;
-  for (let y = 0; y < height; y++) {
-    const row = y * width * c;
-    for (let xx = 0; xx < outW; xx++) {
-      const xmin = bounds[2 * xx];
-      const xmax = bounds[2 * xx + 1];
-      const kb = xx * ksize;
-      for (let ch = 0; ch < c; ch++) {
-        let ss = 1 << (PRECISION_BITS - 1);
-        for (let x = 0; x < xmax; x++) ss += data[row + (x + xmin) * c + ch] * kk[kb + x];
-        od[(y * outW + xx) * c + ch] = clip8(ss);
+  // step between successive taps, and between successive output lines
+  const tap = horizontalPass ? c : width * c;
+  const lines = horizontalPass ? height : width;
+  const lineIn = horizontalPass ? width * c : c;
+  const lineOut = horizontalPass ? ow * c : c;
+  const outStep = horizontalPass ? c : width * c;
+  for (let o = 0; o < outSize; o++) {
+    const min = bounds[2 * o];
+    const n = bounds[2 * o + 1];
+    const kb = o * ksize;
+    for (let line = 0; line < lines; line++) {
+      const base = line * lineIn + min * tap;
+      const dst = line * lineOut + o * outStep;
+      if (c === 3) {
+        let s0 = HALF;
+        let s1 = HALF;
+        let s2 = HALF;
+        for (let x = 0, p = base; x < n; x++, p += tap) {
+          const k = kk[kb + x];
+          s0 += data[p] * k;
+          s1 += data[p + 1] * k;
+          s2 += data[p + 2] * k;
+        }
+        od[dst] = clip8(s0);
+        od[dst + 1] = clip8(s1);
+        od[dst + 2] = clip8(s2);
+      } else {
+        for (let ch = 0; ch < c; ch++) {
+          let ss = HALF;
+          for (let x = 0, p = base + ch; x < n; x++, p += tap) ss += data[p] * kk[kb + x];
+          od[dst + ch] = clip8(ss);
+        }
       }
     }
   }
   return out;
 }
 
-function vertical(image, outH) {
-  const { width, height, channels: c, data } = image;
-  const { ksize, bounds, kk } = coefficients(height, outH);
-  const out = makeImage(width, outH, c);
-  const od = out.data;
-  const stride = width * c;
-  for (let yy = 0; yy < outH; yy++) {
-    const ymin = bounds[2 * yy];
-    const ymax = bounds[2 * yy + 1];
-    const kb = yy * ksize;
-    for (let i = 0; i < stride; i++) {
-      let ss = 1 << (PRECISION_BITS - 1);
-      for (let y = 0; y < ymax; y++) ss += data[(y + ymin) * stride + i] * kk[kb + y];
-      od[yy * stride + i] = clip8(ss);
-    }
-  }
-  return out;
-}
+const horizontal = (image, outW) => pass(image, outW, "h");
+const vertical = (image, outH) => pass(image, outH, "v");
 
 /**
  * Image.resize(size, BILINEAR) for L/RGB: two fixed-point passes, a pass skipped when its side
@@ -294,13 +317,18 @@ export function exifTranspose(image, orientation) {
 export function dropOpaqueAlpha(image) {
   if (image.channels !== 4) return image;
   const d = image.data;
-  for (let i = 3; i < d.length; i += 4) if (d[i] !== 255) return image;
   const n = image.width * image.height;
+  if (d.byteOffset % 4 === 0) {
+    const words = new Uint32Array(d.buffer, d.byteOffset, n);
+    for (let i = 0; i < n; i++) if (words[i] < 0xff000000) return image; // little-endian alpha
+  } else {
+    for (let i = 3; i < d.length; i += 4) if (d[i] !== 255) return image;
+  }
   const out = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    out[3 * i] = d[4 * i];
-    out[3 * i + 1] = d[4 * i + 1];
-    out[3 * i + 2] = d[4 * i + 2];
+  for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
+    out[k] = d[j];
+    out[k + 1] = d[j + 1];
+    out[k + 2] = d[j + 2];
   }
   return makeImage(image.width, image.height, 3, out);
 }
