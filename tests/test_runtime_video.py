@@ -203,10 +203,52 @@ def test_tracker_keeps_ids_through_motion_and_short_misses_and_never_reuses_them
     assert tracker.update([(165, 100, 84, 84)]) == [3]  # a new id, never 1 or 2 again
 
 
-def test_bundled_model_decides_labels_by_its_own_threshold(classifier: PhotoClassifier) -> None:
+def relabelled_model(path: Path, **changes: Any) -> Path:
+    """The bundled model's network under other metadata (labels, threshold, positive_index)."""
+    from edge_emotion_runtime.bundled import emotion_model_path
+    from edge_emotion_runtime.metadata import embed, read_metadata
+
+    bundled = emotion_model_path()
+    metadata = read_metadata(bundled)
+    assert metadata is not None
+    path.write_bytes(embed(bundled.read_bytes(), dataclasses.replace(metadata, **changes)))
+    return path
+
+
+def test_video_decides_by_the_models_threshold_not_by_one_half(tmp_path: Path) -> None:
+    # Output P(sad) with threshold 0.7: P(happy) 0.35 is P(sad) 0.65, below it, so "happy";
+    # a rule that ignored the threshold (0.5) would say "sad".
+    model = relabelled_model(tmp_path / "t07.tflite", threshold=0.7)
+    analyzer = video.VideoAnalyzer(PhotoClassifier.load(model, threads=1, quiet=True))
+    assert analyzer.decide(0.35) == ("happy", pytest.approx(0.35))
+    assert analyzer.decide(0.25) == ("sad", pytest.approx(0.75))
+
+
+def test_bundled_model_at_exactly_its_threshold_says_the_other_label(
+    classifier: PhotoClassifier,
+) -> None:
+    # Strictly above the threshold (0.5) is "sad", as the seed's `yhat > 0.5` had it.
     analyzer = video.VideoAnalyzer(classifier)
-    assert analyzer.decide(0.9) == ("happy", pytest.approx(0.9))
-    assert analyzer.decide(0.2) == ("sad", pytest.approx(0.8))
+    assert analyzer.decide(0.5) == ("happy", pytest.approx(0.5))
+    assert analyzer.decide(0.49) == ("sad", pytest.approx(0.51))
+
+
+def test_a_frame_gets_the_label_its_photo_gets_for_any_valid_labels(tmp_path: Path) -> None:
+    # Labels without "happy", the sigmoid giving P(labels[0]): the video used to decide by
+    # its own copy of the rule, which took index 0 for "happy" and named the other label.
+    import numpy as np
+    from PIL import Image
+    from video_scene import PHOTOS
+
+    model = relabelled_model(tmp_path / "ab.tflite", labels=("a", "b"), positive_index=0)
+    classifier = PhotoClassifier.load(model, threads=1, quiet=True)
+    rgb = np.asarray(Image.open(PHOTOS / "astronaut-256.jpg").convert("RGB"))
+    photo = classifier.analyze(rgb)
+    assert photo.faces
+    frame = video.VideoAnalyzer(classifier).process(video.Frame(0, 0.0, rgb, 0.0))
+    got = [(f.label, f.probability) for f in frame.faces]
+    assert got == [(f.label, pytest.approx(f.probability)) for f in photo.faces]
+    assert {f.label for f in frame.faces} <= {"a", "b"}
 
 
 # ------------------------------------------------------------------------------ the CLI

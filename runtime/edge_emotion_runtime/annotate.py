@@ -9,14 +9,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
-from edge_emotion_runtime.photo import Face, PhotoResult
+from edge_emotion_runtime.photo import PhotoResult
 
 # Box colours per label (RGB); other labels get the last one.
 COLOURS: dict[str, tuple[int, int, int]] = {"happy": (255, 196, 0), "sad": (64, 160, 255)}
 _OTHER = (230, 230, 230)
+
+
+class Drawable(Protocol):
+    """What a box on a picture needs: a photo's `Face` and a video's `TrackedFace` both are one,
+    so each is drawn as it is, without a copy into the other type."""
+
+    @property
+    def box(self) -> tuple[int, int, int, int]: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -27,7 +40,7 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def draw_faces(
-    image: Image.Image, faces: Sequence[Face], captions: Sequence[str] | None = None
+    image: Image.Image, faces: Sequence[Drawable], captions: Sequence[str] | None = None
 ) -> Image.Image:
     """An RGB copy of `image` with each face's box and `label probability` (or its caption)."""
     canvas = image.convert("RGB")

@@ -25,6 +25,7 @@ from edge_emotion_runtime.labels import (
     DEFAULT_THRESHOLD,
     POSITIVE_INDEX,
     decide,
+    p_happy_from_positive,
 )
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
 from edge_emotion_runtime.preprocess import (
@@ -148,7 +149,6 @@ class Classifier:
         self._xor = self.pixel_path == "xor"
         self._direct_pixels = self.pixel_path != "float" or self._float_input
         self._pixel_shape = tuple(metadata.preprocess.shape)
-        self._happy_is_positive = metadata.labels[metadata.positive_index] == "happy"
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -356,7 +356,7 @@ class Classifier:
         meta = self.metadata
         p_positive = 0.0 if p_positive < 0.0 else 1.0 if p_positive > 1.0 else p_positive
         label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
-        p_happy = p_positive if self._happy_is_positive else 1.0 - p_positive
+        p_happy = p_happy_from_positive(p_positive, meta.labels, meta.positive_index)
         return _prediction(path, label, probability, p_happy, ms)
 
 

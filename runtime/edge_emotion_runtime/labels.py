@@ -27,3 +27,17 @@ def decide(
     if p_positive > threshold:
         return labels[positive_index], float(p_positive)
     return labels[1 - positive_index], float(1.0 - p_positive)
+
+
+def p_happy_from_positive(p_positive: float, labels: tuple[str, ...], positive_index: int) -> float:
+    """P("happy") as the runtime reports it, from the sigmoid's P(labels[positive_index]).
+
+    A model whose positive label is not "happy" reports 1 - P(positive), also when no label is
+    called "happy". The mapping is its own inverse: `positive_from_p_happy` is the same formula.
+    """
+    return p_positive if labels[positive_index] == "happy" else 1.0 - p_positive
+
+
+def positive_from_p_happy(p_happy: float, labels: tuple[str, ...], positive_index: int) -> float:
+    """P(labels[positive_index]) from a reported (e.g. smoothed) P("happy"), for `decide`."""
+    return p_happy_from_positive(p_happy, labels, positive_index)
