@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "runtime" / "web"
+TEST_FILES = ("test/parity.test.mjs", "test/units.test.mjs")
 VENDOR = ROOT / "runtime" / "edge_emotion_runtime" / "web" / "vendor" / "litert" / "index.js"
 
 
@@ -32,7 +33,7 @@ def test_web_pipeline_matches_python_runtime_stage_by_stage() -> None:
     _require(VENDOR.is_file(), "LiteRT.js not installed: run scripts/setup-web.sh")
     env = {**os.environ, "EDGE_EMOTION_PYTHON": sys.executable}
     proc = subprocess.run(
-        ["node", "--experimental-wasm-relaxed-simd", "--test", "test/parity.test.mjs"],
+        ["node", "--experimental-wasm-relaxed-simd", "--test", *TEST_FILES],
         cwd=WEB,
         env=env,
         capture_output=True,

@@ -54,15 +54,19 @@ export function patchCore(text) {
   return patched;
 }
 
-mkdirSync(out, { recursive: true });
-writeFileSync(join(out, "index.js"), patchCore(read("dist/index.js").toString("utf8")));
-writeFileSync(join(out, "wasm-utils.js"), read("wasm-utils/dist/index.js"));
-for (const name of ["litert_wasm_internal", "litert_wasm_compat_internal"]) {
-  const js = read(`wasm/${name}.js`);
-  writeFileSync(join(out, `${name}.js`), js);
-  writeFileSync(join(out, `${name}.mjs`), `${js}\nexport default ModuleFactory;\n`);
-  read(`wasm/${name}.wasm`);
-  copyFileSync(join(core, `wasm/${name}.wasm`), join(out, `${name}.wasm`));
+export function vendor(dest = out) {
+  mkdirSync(dest, { recursive: true });
+  writeFileSync(join(dest, "index.js"), patchCore(read("dist/index.js").toString("utf8")));
+  writeFileSync(join(dest, "wasm-utils.js"), read("wasm-utils/dist/index.js"));
+  for (const name of ["litert_wasm_internal", "litert_wasm_compat_internal"]) {
+    const js = read(`wasm/${name}.js`);
+    writeFileSync(join(dest, `${name}.js`), js);
+    writeFileSync(join(dest, `${name}.mjs`), `${js}\nexport default ModuleFactory;\n`);
+    read(`wasm/${name}.wasm`);
+    copyFileSync(join(core, `wasm/${name}.wasm`), join(dest, `${name}.wasm`));
+  }
+  copyFileSync(join(core, "../../@litertjs/core/package.json"), join(dest, "package.json"));
+  console.log(`vendor: @litertjs/core 2.5.3 (patched: int8 dtype) -> ${dest}`);
 }
-copyFileSync(join(core, "../../@litertjs/core/package.json"), join(out, "package.json"));
-console.log(`vendor: @litertjs/core 2.5.3 (patched: int8 dtype) -> ${out}`);
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) vendor();
