@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -102,59 +104,44 @@ def browser(video: Path, profile: Path) -> Any:
     return driver
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--repeats", type=int, default=15)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    import sys
+def measure_page(driver: Any, url: str, paths: dict[str, Path], repeats: int, out: Path) -> dict:
+    """Cold and warm first answers, per-photo analyze() times, camera fps, two screenshots."""
+    astro64 = base64.b64encode((SHARED / "astronaut.png").read_bytes()).decode()
+    driver.get(url)
+    cold = driver.execute_async_script(FIRST_ANSWER, astro64)
+    time.sleep(1.0)  # the service worker installs and caches the app
+    driver.get(url)
+    warm = driver.execute_async_script(FIRST_ANSWER, astro64)
+    times = {}
+    for name, path in paths.items():
+        data = base64.b64encode(path.read_bytes()).decode()
+        times[name] = driver.execute_async_script(TIME_ANALYZE, data, repeats + 1)["times"][1:]
+    driver.find_element("id", "camera").click()
+    time.sleep(6.0)
+    stats = driver.find_element("id", "stats")
+    camera = {"fps": float(stats.get_attribute("data-fps")), "text": stats.text}
+    driver.save_screenshot(str(out / "web-camera-desktop.png"))
+    driver.find_element("id", "camera").click()
+    driver.set_window_size(412, 915)
+    driver.get(url)
+    time.sleep(1.0)
+    driver.find_element("id", "file").send_keys(str(SHARED / "astronaut.png"))
+    time.sleep(2.0)
+    driver.save_screenshot(str(out / "web-upload-phone.png"))
+    return {
+        "times": times,
+        "camera": camera,
+        "cold": cold,
+        "warm": warm,
+        "version": driver.capabilities.get("browserVersion", "?"),
+    }
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_serve_browser import write_y4m
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        paths = photos(folder)
-        py = python_times(paths, args.repeats)
-        frame = Image.new("RGB", (640, 480), (40, 40, 40))
-        frame.paste(
-            Image.open(SHARED / "astronaut.png").convert("RGB").resize((360, 360)), (140, 60)
-        )
-        video = write_y4m(folder / "face.y4m", frame, frames=30)
-        astro64 = base64.b64encode((SHARED / "astronaut.png").read_bytes()).decode()
-        with ServerProcess(["--in-browser", "--no-access-log"], log=folder / "serve.log") as server:
-            driver = browser(video, folder / "profile")
-            try:
-                driver.get(server.url)
-                cold = driver.execute_async_script(FIRST_ANSWER, astro64)
-                time.sleep(1.0)  # the service worker installs and caches the app
-                driver.get(server.url)
-                warm = driver.execute_async_script(FIRST_ANSWER, astro64)
-                web = {}
-                for name, path in paths.items():
-                    data = base64.b64encode(path.read_bytes()).decode()
-                    got = driver.execute_async_script(TIME_ANALYZE, data, args.repeats + 1)
-                    web[name] = got["times"][1:]
-                    web[name + " result"] = got["result"]
-                driver.find_element("id", "camera").click()
-                time.sleep(6.0)
-                stats = driver.find_element("id", "stats")
-                camera = {"fps": float(stats.get_attribute("data-fps")), "text": stats.text}
-                driver.save_screenshot(str(args.out / "web-camera-desktop.png"))
-                driver.find_element("id", "camera").click()
-                driver.set_window_size(412, 915)
-                driver.get(server.url)
-                time.sleep(1.0)
-                driver.find_element("id", "file").send_keys(str(SHARED / "astronaut.png"))
-                time.sleep(2.0)
-                driver.save_screenshot(str(args.out / "web-upload-phone.png"))
-                version = driver.capabilities.get("browserVersion", "?")
-            finally:
-                driver.quit()
+def report(out: Path, py: dict[str, list[float]], page: dict, repeats: int) -> str:
+    """results.json and README.md of one run; returns the README text."""
     rows = []
-    for name in paths:
-        p, w = statistics.median(py[name]), statistics.median(web[name])
+    for name, times in page["times"].items():
+        p, w = statistics.median(py[name]), statistics.median(times)
         rows.append(
             {
                 "photo": name,
@@ -163,23 +150,27 @@ def main() -> None:
                 "ratio": round(w / p, 2),
             }
         )
+    load = [round(v, 2) for v in os.getloadavg()]
+    camera, version = page["camera"], page["version"]
     results = {
+        "load_average_1_5_15": load,
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "chromium": version,
-        "repeats": args.repeats,
+        "repeats": repeats,
         "photos": rows,
         "camera_640x480": camera,
         "cold_load_to_first_answer_ms": {
-            "no_cache": round(cold, 1),
-            "service_worker_cache": round(warm, 1),
+            "no_cache": round(page["cold"], 1),
+            "service_worker_cache": round(page["warm"], 1),
         },
     }
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [
         "# In-browser app vs the Python pipeline (one run, one machine)",
         "",
         f"Command: `python -m edge_emotion.benchmarks.web_browser benchmarks/results/web` "
-        f"(headless chromium {version}, {args.repeats} calls each, median; Python with 1 thread).",
+        f"(headless chromium {version}, {repeats} calls each, median; Python with 1 thread; "
+        f"load average {load[0]} on a machine shared with other jobs: ratios move run to run).",
         "",
         "| photo | Python ms | browser ms | browser / Python |",
         "|---|---:|---:|---:|",
@@ -188,13 +179,40 @@ def main() -> None:
         f"Camera 640x480 (fake device, one frame in flight): {camera['fps']:.1f} fps; "
         f"{camera['text']}.",
         "",
-        f"Cold load to the first answer (astronaut): {cold:.0f} ms without a cache, "
-        f"{warm:.0f} ms with the service worker's cache.",
+        f"Cold load to the first answer (astronaut): {page['cold']:.0f} ms without a cache, "
+        f"{page['warm']:.0f} ms with the service worker's cache.",
         "",
         "Screenshots: `web-camera-desktop.png`, `web-upload-phone.png`.",
     ]
-    (args.out / "README.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    text = "\n".join(lines) + "\n"
+    (out / "README.md").write_text(text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_serve_browser import write_y4m
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = photos(folder)
+        py = python_times(paths, args.repeats)
+        frame = Image.new("RGB", (640, 480), (40, 40, 40))
+        face = Image.open(SHARED / "astronaut.png").convert("RGB").resize((360, 360))
+        frame.paste(face, (140, 60))
+        video = write_y4m(folder / "face.y4m", frame, frames=30)
+        with ServerProcess(["--in-browser", "--no-access-log"], log=folder / "serve.log") as server:
+            driver = browser(video, folder / "profile")
+            try:
+                page = measure_page(driver, server.url, paths, args.repeats, args.out)
+            finally:
+                driver.quit()
+    print(report(args.out, py, page, args.repeats))
 
 
 if __name__ == "__main__":
