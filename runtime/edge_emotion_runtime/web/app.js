@@ -152,6 +152,7 @@ function cameraLoop(video) {
         const stats = $("stats");
         stats.dataset.fps = fps.toFixed(1);
         stats.dataset.ms = result.ms.total;
+        stats.dataset.box = JSON.stringify(result.faces[0]?.box ?? null);
         stats.textContent = `camera ${result.width}×${result.height} · ${fps.toFixed(1)} fps · ${result.ms.total.toFixed(1)} ms per frame (detect ${result.ms.detect.toFixed(1)}, classify ${result.ms.classify.toFixed(1)})`;
       } catch (err) {
         $("status").textContent = `error: ${err.message}`;
