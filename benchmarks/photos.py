@@ -25,10 +25,10 @@ WEB_QUALITY = 90
 
 
 def default_photo_dir() -> Path:
-    from edge_emotion.benchmarks.plan import repo_root
+    from edge_emotion.benchmarks.plan import fixture_photos, repo_root
 
     shared = repo_root().parent / "shared" / "photos"
-    return shared if shared.is_dir() else repo_root() / "tests" / "fixtures" / "photos"
+    return shared if shared.is_dir() else fixture_photos()
 
 
 def prepare(source: Path, workdir: Path) -> list[dict[str, Any]]:

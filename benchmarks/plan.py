@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_emotion.benchmarks.types import RowSpec
+from edge_emotion.export.types import ExportMode
+from edge_emotion.vocab import RowKind
+from edge_emotion_runtime.vocab import BackendName, choices
 
-VARIANTS = ("float32", "float16", "dynamic", "int8")
-BACKENDS = ("litert", "tflite", "tensorflow")
-KERAS_KINDS = ("keras_direct", "keras_compiled", "keras_predict")
+VARIANTS = choices(ExportMode)
+BACKENDS = choices(BackendName)
+KERAS_KINDS = tuple(kind for kind in RowKind if kind.is_keras)
 TFLITE_VENV_NAME = ".venv-tflite"
 # Also read by the runtime's tests and set by scripts/test.sh.
 TFLITE_PYTHON_ENV = "EDGE_EMOTION_TFLITE_PYTHON"
@@ -48,6 +51,12 @@ class Group:
 def repo_root() -> Path:
     """The source checkout (the toolkit is installed editable from it)."""
     return Path(__file__).resolve().parent.parent
+
+
+def fixture_photos() -> Path:
+    """The committed public-domain photos (data, not code: tests/fixtures/photos/README.md), the
+    photo benchmark's fallback set and the video benchmark's scene faces."""
+    return repo_root() / "tests" / "fixtures" / "photos"
 
 
 def runtime_source_dir() -> Path:
@@ -129,8 +138,8 @@ def build_plan(
             None,
             False,
             keras_model,
-            evaluate=kind == "keras_direct",
-            metrics_from=None if kind == "keras_direct" else f"{pre}keras_direct",
+            evaluate=kind == RowKind.KERAS_DIRECT,
+            metrics_from=None if kind == RowKind.KERAS_DIRECT else f"{pre}{RowKind.KERAS_DIRECT}",
             run=run_name,
         )
         for kind in KERAS_KINDS
@@ -142,11 +151,11 @@ def build_plan(
     for backend in backends:
         interpreter = here
         backend_reason = None
-        if backend == "tflite":
+        if backend == BackendName.TFLITE:
             interpreter = tflite or here
             backend_reason = None if tflite else tflite_reason
         rows: list[RowSpec] = []
-        configs = [(v, True) for v in variants] + [("int8", False)]
+        configs = [(v, True) for v in variants] + [(ExportMode.INT8.value, False)]
         for variant, xnnpack in configs:
             model = export_dir / f"{variant}.tflite"
             reason = backend_reason
@@ -161,7 +170,7 @@ def build_plan(
                 rows.append(
                     RowSpec(
                         row_id,
-                        "tflite",
+                        RowKind.TFLITE,
                         variant,
                         backend,
                         t,

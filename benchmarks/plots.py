@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_emotion.benchmarks.types import BenchmarkDoc, Row
+from edge_emotion.vocab import RowKind
 from edge_emotion_runtime.metadata import write_atomic
 
 LATENCY_VS_ACCURACY = "latency_vs_accuracy.png"
@@ -76,9 +77,9 @@ def _labelled(rows: list[Row]) -> list[Row]:
     """The points worth a label: every Keras row, and per variant the fastest TFLite row (any
     backend and thread count, XNNPACK on where measured). The other rows stay unlabelled dots."""
     best: dict[str, Row] = {}
-    out = [r for r in rows if r.kind != "tflite"]
+    out = [r for r in rows if r.kind != RowKind.TFLITE]
     for r in rows:
-        if r.kind != "tflite":
+        if r.kind != RowKind.TFLITE:
             continue
         seen = best.get(r.variant)
         if seen is None or (not r.xnnpack, _p50(r)) < (not seen.xnnpack, _p50(seen)):
@@ -91,7 +92,7 @@ def _panel(ax: Any, rows: list[Row], runs: list[str], biggest: int) -> None:
     chosen = {id(r) for r in _labelled(rows)}
     for r in rows:
         size = r.file_bytes or 1
-        hollow = r.kind == "tflite" and not r.xnnpack
+        hollow = r.kind == RowKind.TFLITE and not r.xnnpack
         color = _color(r, [])
         ax.scatter(
             _p50(r),

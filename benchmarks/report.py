@@ -14,6 +14,7 @@ import numpy as np
 
 from edge_emotion.benchmarks import compare
 from edge_emotion.benchmarks.types import BenchmarkDoc, DocumentError, EvalInfo, Row, RunInfo
+from edge_emotion.vocab import RowKind
 
 COLUMNS = (
     ("row", "row"),
@@ -59,7 +60,7 @@ def _ms(v: float | None) -> str:
 
 
 def _xnn(row: Row) -> str:
-    if row.kind != "tflite":
+    if row.kind != RowKind.TFLITE:
         return "-"
     if not row.xnnpack:
         return "off"

@@ -41,18 +41,21 @@ from edge_emotion.benchmarks.types import (
     WorkerEnv,
 )
 from edge_emotion.errors import UsageError
+from edge_emotion.export.types import ExportMode
 from edge_emotion.rundir import RunDir
+from edge_emotion.vocab import RowKind
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD
 from edge_emotion_runtime.metadata import read_metadata
+from edge_emotion_runtime.vocab import BackendName
 
 SCHEMA_VERSION = 1
 EVAL_SEED = 0
 Progress = Callable[[str], None]
 TIMED_CALL = {
-    "keras_direct": "np.asarray(model(x, training=False))",
-    "keras_compiled": "tf.function(model, jit_compile=True)(x)",
-    "keras_predict": "model.predict(x, verbose=0)",
-    "tflite": "Classifier.predict(face): uint8 pixels of one resized face -> "
+    RowKind.KERAS_DIRECT: "np.asarray(model(x, training=False))",
+    RowKind.KERAS_COMPILED: "tf.function(model, jit_compile=True)(x)",
+    RowKind.KERAS_PREDICT: "model.predict(x, verbose=0)",
+    RowKind.TFLITE: "Classifier.predict(face): uint8 pixels of one resized face -> "
     "input tensor (integer fast path or quantize), set_tensor, invoke, get_tensor, "
     "dequantize, decide",
     "bare": "set_tensor, invoke, get_tensor on the same interpreter, alternated "
@@ -237,7 +240,7 @@ def _file_facts(row: plan.RowSpec) -> tuple[int | None, str | None]:
     if not path.is_file():
         return None, None
     status = None
-    if row.kind == "tflite":
+    if row.kind == RowKind.TFLITE:
         try:
             meta = read_metadata(path)
         except Exception:
@@ -298,7 +301,7 @@ def assemble(
             )
         rows[spec.id] = row
 
-    reference_id = next((s.id for s in specs if s.kind == "keras_direct"), "")
+    reference_id = next((s.id for s in specs if s.kind == RowKind.KERAS_DIRECT), "")
     reference = probs.get(reference_id)
     for spec in specs:
         if spec.id in probs and reference is not None and len(reference) == len(probs[spec.id]):
@@ -330,11 +333,13 @@ def add_ratios(rows: list[Row]) -> list[Row]:
     `model(x)` pays Python dispatch per layer, which flatters small models), size against the
     run's float32 .tflite (`model.keras` also stores the optimizer state)."""
     ok = [r for r in rows if r.status == "ok"]
-    eager = next((r for r in ok if r.kind == "keras_direct"), None)
-    base = next((r for r in ok if r.kind == "keras_compiled"), eager)
+    eager = next((r for r in ok if r.kind == RowKind.KERAS_DIRECT), None)
+    base = next((r for r in ok if r.kind == RowKind.KERAS_COMPILED), eager)
     if base is None:
         return rows
-    f32 = next((r for r in rows if r.kind == "tflite" and r.variant == "float32"), None)
+    f32 = next(
+        (r for r in rows if r.kind == RowKind.TFLITE and r.variant == ExportMode.FLOAT32), None
+    )
     f32_bytes = f32.file_bytes if f32 else None
     return [
         replace(r, ratios=_ratios(r, base, eager, f32_bytes)) if r.status == "ok" else r
@@ -356,7 +361,7 @@ def _ratios(row: Row, base: Row, eager: Row | None, f32_bytes: int | None) -> Ra
         if row.bare_latencies_ms
         else None,
         size_ratio=row.file_bytes / f32_bytes
-        if f32_bytes and row.file_bytes and row.kind == "tflite"
+        if f32_bytes and row.file_bytes and row.kind == RowKind.TFLITE
         else None,
         accuracy_delta=row.metrics.accuracy - base.metrics.accuracy
         if base.metrics and row.metrics
@@ -549,7 +554,7 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> Bench
             )
 
         tflite_interp, tflite_reason = None, ""
-        if "tflite" in opts.backends:
+        if BackendName.TFLITE in opts.backends:
             tflite_interp, tflite_reason = plan.resolve_tflite_python(opts.tflite_python)
             if tflite_interp is None:
                 progress(f"benchmark: tflite rows skipped: {tflite_reason}")

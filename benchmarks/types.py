@@ -19,6 +19,7 @@ import typing
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Self
 
+from edge_emotion.vocab import RowKind
 from edge_emotion_runtime.preprocess import PreprocessSpec
 
 
@@ -110,7 +111,7 @@ class RowSpec(Record):
     """One line of the table: what is measured and how (see `plan.build_plan`)."""
 
     id: str
-    kind: str  # "keras_direct", "keras_compiled", "keras_predict" or "tflite"
+    kind: str  # a RowKind (edge_emotion.vocab)
     variant: str  # "keras" or an export mode
     backend: str  # "keras" or an interpreter backend
     threads: int | None  # None: the framework's default
@@ -130,11 +131,11 @@ class RowSpec(Record):
 
     @property
     def label(self) -> str:
-        if self.kind == "keras_direct":
+        if self.kind == RowKind.KERAS_DIRECT:
             return "keras model(x)"
-        if self.kind == "keras_compiled":
+        if self.kind == RowKind.KERAS_COMPILED:
             return "keras tf.function"
-        if self.kind == "keras_predict":
+        if self.kind == RowKind.KERAS_PREDICT:
             return "keras predict"
         suffix = "" if self.xnnpack else " no-xnnpack"
         return f"{self.variant} {self.backend} t{self.threads}{suffix}"

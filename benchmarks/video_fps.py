@@ -14,8 +14,8 @@ dropped).
     python benchmarks/video_fps.py    # 640x480, 1280x720; threads 1, 2; every 1, 3; annotate; live
     python benchmarks/video_fps.py --sizes 640x480 --every 1,2,3 --frames 300 --threads 1
 
-The scene builder, `write_scene_video`, is in tests/video_scene.py: the video tests build their
-clip with it.
+The scene builder is the runtime's `edge_emotion_runtime.video.scene.write_scene_video`: the video
+tests build their clip with it too.
 """
 
 from __future__ import annotations
@@ -31,11 +31,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-# The scene (face crops in tests/fixtures/photos moved across a plain background) is shared with
-# the video tests, which must stay importable without this package: it lives in tests/.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from video_scene import write_scene_video
 
 
 @dataclass(frozen=True)
@@ -196,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the rows and environment here")
     args = parser.parse_args(argv)
 
+    from edge_emotion.benchmarks.plan import fixture_photos
     from edge_emotion_runtime.photo import PhotoClassifier
+    from edge_emotion_runtime.video.scene import write_scene_video
 
     thread_counts = [int(t) for t in args.threads.split(",")]
     classifiers = {
@@ -208,7 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for width, height in _sizes(args.sizes):
             video = Path(tmp) / f"scene-{width}x{height}.mp4"
-            write_scene_video(video, frames=args.frames, width=width, height=height, fps=30.0)
+            write_scene_video(
+                video, fixture_photos(), frames=args.frames, width=width, height=height, fps=30.0
+            )
             size = f"{width}x{height}"
             plan = [("file", e, args.repeats) for e in (int(x) for x in args.every.split(","))]
             if args.annotate:

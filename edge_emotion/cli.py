@@ -5,7 +5,6 @@ Each sub-package registers its own commands; heavy libraries are imported inside
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from types import FrameType
@@ -13,7 +12,8 @@ from types import FrameType
 import typer
 
 from edge_emotion import __version__
-from edge_emotion.errors import EdgeEmotionError, Terminated
+from edge_emotion.errors import Terminated
+from edge_emotion_runtime.boundary import error_line, guarded
 
 HELP = "Train, quantize, validate and benchmark a Happy-vs-Sad face classifier for TFLite/LiteRT."
 
@@ -44,16 +44,17 @@ def _root(
 
 def _register() -> None:
     from edge_emotion.benchmarks import cli as benchmark_cli
+    from edge_emotion.benchmarks.photo_eval import cli as photo_eval_cli
     from edge_emotion.export import cli as export_cli
     from edge_emotion.training import cli as training_cli
 
-    for module in (training_cli, export_cli, benchmark_cli):
+    for module in (training_cli, export_cli, benchmark_cli, photo_eval_cli):
         module.register(app)
 
 
 def fail(message: str, code: int = 1) -> None:
     """Print one `error:` line on stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
+    error_line(message)
     raise SystemExit(code)
 
 
@@ -68,13 +69,17 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
-    """Entry point: every anticipated failure is one line on stderr and a non-zero exit."""
+    """Entry point: every anticipated failure is one line on stderr and a non-zero exit; the
+    mapping of the rest (interrupt, out of memory, internal error) is the runtime's `boundary`."""
     _register()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.exit(guarded(_run_app))
+
+
+def _run_app() -> int:
+    """typer's app, with the workstation's own wording for SIGTERM and memory."""
     try:
         app()
-    except EdgeEmotionError as err:
-        fail(str(err), err.exit_code)
     except SystemExit:
         # typer turns an interrupt into a silent exit 130; SIGTERM gets its own line and 143
         if _SIGTERM_SEEN:
@@ -83,17 +88,10 @@ def main() -> None:
     except KeyboardInterrupt as err:
         if isinstance(err, Terminated) or _SIGTERM_SEEN:
             fail("terminated (SIGTERM)", 143)
-        fail("interrupted", 130)
+        raise
     except MemoryError:
         fail("out of memory; try a smaller --batch-size or --image-size", 1)
-    except Exception as err:  # a bug: still one line, the traceback on request
-        if os.environ.get("EDGE_EMOTION_DEBUG"):
-            raise
-        fail(
-            f"internal error: {type(err).__name__}: {err} (set EDGE_EMOTION_DEBUG=1 for a "
-            "traceback)",
-            1,
-        )
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from edge_emotion.export.types import (
     DEFAULT_MAX_DROP,
     DEFAULT_SEED,
 )
+from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 
 
 def export(
@@ -57,6 +58,12 @@ def export(
     threads: int | None = typer.Option(
         None, "--threads", help="Interpreter threads for validation."
     ),
+    framing_scale: float = typer.Option(
+        PHOTO_FRAMING_SCALE,
+        "--framing-scale",
+        help="Crop faces in photos this much tighter than the training images framed them "
+        "(recorded in the model; 1 = the measured framing).",
+    ),
     strip: bool = typer.Option(
         False,
         "--strip",
@@ -82,6 +89,7 @@ def export(
         quantizer=quantizer,
         threads=threads,
         strip=strip,
+        framing_scale=framing_scale,
     )
     report = export_run(model, options, echo=lambda msg: typer.echo(msg, err=True))
     typer.echo(render(report))

@@ -45,6 +45,7 @@ from edge_emotion.export.types import (
 from edge_emotion.export.validate import Reference, validate_model
 from edge_emotion.paths import check_output_dir
 from edge_emotion.rundir import RunDir, write_json
+from edge_emotion_runtime.crop import photo_crop_metadata
 from edge_emotion_runtime.metadata import QuantParams, embed, strip, write_atomic
 
 REPORT_FILE = "export_report.json"
@@ -258,7 +259,7 @@ def _finish_mode(
             converter=converter,
             validation=validation,
             status=status,
-            crop=source.crop,
+            crop=photo_crop_metadata(source.crop, options.framing_scale),
         )
 
     final = model_path(out_dir, mode)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_emotion.errors import UsageError
+from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 
 
 class ExportMode(StrEnum):
@@ -96,6 +97,8 @@ class ExportOptions:
     quantizer: str = "tflite_converter"
     threads: int | None = None  # interpreter threads used for validation
     strip: bool = False  # also write <mode>.bare.tflite, the flatbuffer without metadata
+    # Real-photo faces are cropped this much tighter than the measured training framing.
+    framing_scale: float = PHOTO_FRAMING_SCALE
 
     def __post_init__(self) -> None:
         if not self.modes:
@@ -106,6 +109,8 @@ class ExportOptions:
             )
         if not 0.0 <= self.max_drop <= 100.0:
             raise UsageError(f"--max-drop must be between 0 and 100 points, got {self.max_drop}")
+        if not 0.5 <= self.framing_scale <= 2.0:  # also refuses nan
+            raise UsageError(f"--framing-scale must be between 0.5 and 2, got {self.framing_scale}")
 
 
 @dataclass(frozen=True)

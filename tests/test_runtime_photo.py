@@ -101,8 +101,17 @@ def test_framing_round_trips_through_metadata_and_rejects_nonsense() -> None:
 @pytest.mark.parametrize(
     ("size", "boxes", "expected"),
     [
-        ((48, 48), [], True),  # a small crop the detector missed
-        ((48, 48), [(12, 19, 24, 24)], True),  # small images are crops whatever is found
+        ((48, 48), [], False),  # a small image with no face in it is not a crop
+        ((48, 48), [(12, 19, 24, 24)], True),  # a face of half the long side: exactly enough
+        ((48, 48), [(12, 19, 23.9, 23.9)], False),  # just under half: a small photo
+        ((64, 48), [(1, 1, 10, 32)], True),  # the box's larger side counts, vs the long side
+        ((64, 64), [(30, 5, 33, 33), (5, 5, 20, 20)], True),  # the best face is large enough
+        ((64, 64), [(5, 5, 20, 20), (30, 5, 33, 33)], False),  # the best face is small
+        ((64, 64), [(20, 10, 18, 18)], False),  # a doorway thumbnail: crop its face instead
+        ((128, 128), [(32, 32, 64, 64)], True),  # the small-image rule up to 128 px...
+        ((129, 129), [(32, 32, 64, 64)], False),  # ...and the fill rule past it
+        ((129, 129), [(0, 0, 0.6 * 129, 0.6 * 129)], True),  # fill exactly 0.6 of both sides
+        ((129, 129), [(0, 0, 0.6 * 129 - 0.01, 129)], False),  # just under on one side
         ((512, 512), [], False),  # a scene without faces
         ((200, 200), [(12, 20, 170, 170)], True),  # FER-like framing at a larger size
         ((640, 480), [(300, 100, 100, 100)], False),  # one small face in a scene
@@ -173,7 +182,7 @@ def test_bad_detect_mode_and_missing_detector_are_usage_errors(
 
 def test_model_without_framing_warns_once_when_it_crops_and_uses_the_fer_framing() -> None:
     photos = PhotoClassifier.load(TINY_MODEL, quiet=True)
-    assert photos.framing == FER_FRAMINGS["short"] and not photos.framing_recorded
+    assert photos.framings == FER_FRAMINGS and not photos.framing_recorded
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         photos.analyze(PHOTO, detect="never")  # no crop: nothing to say
@@ -236,3 +245,21 @@ def test_auto_matches_never_on_fer_crops(bundled_photos: PhotoClassifier) -> Non
     )
     # The auto rule classifies FER crops whole (their face fills ~0.88 of the image).
     assert same == len(files)
+
+
+def test_small_images_are_whole_faces_only_when_their_best_face_fills_them() -> None:
+    # The `auto` rule for images of at most 128 px (the real-photo issue): a 102 px texture is
+    # not a face crop (it was "sad 0.957"), and a thumbnail of a person is a photo whose small
+    # face is cropped, not a face to classify whole.
+    photos = PhotoClassifier.load(quiet=True)
+    noise = np.random.default_rng(0).integers(0, 256, (102, 102, 3), dtype=np.uint8)
+    assert photos.analyze(noise).faces == ()
+    thumb = Image.open(FIXTURES / "photos" / "astronaut-256.jpg").resize((64, 64))
+    result = photos.analyze(thumb)
+    assert not result.whole_image and len(result.faces) == 1
+    _, _, w, h = result.faces[0].box
+    assert w < 32 and h < 32 and result.label == "happy"
+    # FER-2013-like: a face filling a small image is classified whole.
+    face = Image.open(FIXTURES / "photos" / "astronaut-256.jpg").crop((85, 33, 139, 87))
+    crop = photos.analyze(face.resize((48, 48)).convert("L"))
+    assert crop.whole_image and crop.faces[0].box == (0, 0, 48, 48)

@@ -25,13 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from video_scene import SceneFrame, write_scene_video
 
 from edge_emotion_runtime import video
 from edge_emotion_runtime.errors import UsageError
 from edge_emotion_runtime.photo import PhotoClassifier
+from edge_emotion_runtime.video.scene import SceneFrame, write_scene_video
 
 ROOT = Path(__file__).resolve().parents[1]
+# The committed face crops the scene is built from (see fixtures/photos/README.md).
+PHOTOS = ROOT / "tests" / "fixtures" / "photos"
 FRAMES, FPS = 40, 20.0
 Scene = tuple[Path, list[SceneFrame]]
 
@@ -55,7 +57,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
     if DEVICE_ONLY_WITHOUT_OPENCV:
         pytest.skip(NO_OPENCV)
     path = tmp_path_factory.mktemp("video") / "scene.mp4"
-    plan = write_scene_video(path, frames=FRAMES, width=640, height=480, fps=FPS)
+    plan = write_scene_video(path, PHOTOS, frames=FRAMES, width=640, height=480, fps=FPS)
     return path, plan
 
 
@@ -238,7 +240,6 @@ def test_a_frame_gets_the_label_its_photo_gets_for_any_valid_labels(tmp_path: Pa
     # its own copy of the rule, which took index 0 for "happy" and named the other label.
     import numpy as np
     from PIL import Image
-    from video_scene import PHOTOS
 
     model = relabelled_model(tmp_path / "ab.tflite", labels=("a", "b"), positive_index=0)
     classifier = PhotoClassifier.load(model, threads=1, quiet=True)

@@ -8,29 +8,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from edge_emotion.training.models import ARCHS
-
-
-class ClassWeight(StrEnum):
-    none = "none"
-    balanced = "balanced"
-
-
-class Detector(StrEnum):
-    short = "short"
-    full = "full"
-
-
-class Strategy(StrEnum):
-    auto = "auto"
-    none = "none"
-    mirrored = "mirrored"
-    multiworker = "multiworker"
+from edge_emotion.vocab import ClassWeight, Strategy
+from edge_emotion_runtime.vocab import DetectorName as Detector
 
 
 def train_command(
@@ -84,10 +68,10 @@ def train_command(
         None, "--pretrain-epochs", help="Epochs of pre-training with --pretrain-data (recipe: 30)."
     ),
     class_weight: ClassWeight = typer.Option(
-        ClassWeight.none, "--class-weight", help="Weight the loss to balance the classes."
+        ClassWeight.NONE, "--class-weight", help="Weight the loss to balance the classes."
     ),
     strategy: Strategy = typer.Option(
-        Strategy.auto,
+        Strategy.AUTO,
         "--strategy",
         help="auto: MirroredStrategy only with more than one GPU; multiworker: one process per "
         "machine, cluster from TF_CONFIG, --batch-size is the global batch (README).",
@@ -105,7 +89,7 @@ def train_command(
         "(framed as FER-2013 frames faces); photos with no face found are skipped and counted.",
     ),
     detector: Detector = typer.Option(
-        Detector.short,
+        Detector.SHORT,
         "--detector",
         help="Face detector for --detect: BlazeFace short or full range.",
     ),
@@ -244,7 +228,7 @@ def prepare_data_command(
         False, "--detect", help="Whole photos: store the crop of each photo's largest face."
     ),
     detector: Detector = typer.Option(
-        Detector.short, "--detector", help="Face detector for --detect: short or full range."
+        Detector.SHORT, "--detector", help="Face detector for --detect: short or full range."
     ),
     shard_size: int = typer.Option(1000, "--shard-size", help="Images per shard file."),
     force: bool = typer.Option(False, "--force", help="Replace an existing shards folder."),

@@ -23,7 +23,6 @@ import hashlib
 import io
 import math
 import os
-import shutil
 import struct
 import sys
 import time
@@ -37,13 +36,13 @@ from PIL import Image
 
 from edge_emotion import __version__
 from edge_emotion.errors import DataError, UsageError
-from edge_emotion.paths import swap_into_place
 from edge_emotion.rundir import write_json
 from edge_emotion.training.console import note
 from edge_emotion.training.dataset import decode, note_no_face, warn_unreadable
 from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import SPLITS, Sample, read_manifest, write_manifest
 from edge_emotion.training.split import assign_splits
+from edge_emotion.training.staging import staged_dir
 from edge_emotion_runtime.labels import DEFAULT_LABELS
 from edge_emotion_runtime.preprocess import PreprocessSpec
 
@@ -291,11 +290,7 @@ def prepare_data(config: PrepareConfig) -> PrepareReport:
         flush=True,
     )
     tf = import_tf()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with staged_dir(out) as tmp:
         # Pass 1: decode in chunks, in a seeded random order (so shards hold no class runs),
         # spooling each kept image as PNG; only hashes and indices stay in memory.
         order = np.random.default_rng(config.seed).permutation(len(candidates))
@@ -424,10 +419,6 @@ def prepare_data(config: PrepareConfig) -> PrepareReport:
             "created_unix": int(time.time()),
         }
         write_json(tmp / SHARDS_FILE, meta)
-        swap_into_place(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return PrepareReport(
         out=out,
         counts=sizes,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import sys
 import time
@@ -33,7 +32,7 @@ from edge_emotion.rundir import (
     RunDir,
     write_json,
 )
-from edge_emotion.training.console import first_few, note
+from edge_emotion.training.console import note
 from edge_emotion.training.dataset import decode_candidates
 from edge_emotion.training.discovery import discover
 from edge_emotion.training.manifest import Sample, write_manifest
@@ -42,9 +41,12 @@ from edge_emotion.training.models import Recipe, build_model, get_arch
 from edge_emotion.training.pipeline import with_mixup
 from edge_emotion.training.predict import PREDICT_BATCH, predict_probs
 from edge_emotion.training.split import assign_splits
+from edge_emotion.training.staging import remove_stale_temps
 from edge_emotion.training.tfenv import import_keras, import_tf, seed_everything
+from edge_emotion.vocab import ClassWeight, Strategy
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
 from edge_emotion_runtime.preprocess import PreprocessSpec, scale
+from edge_emotion_runtime.vocab import choices
 
 if TYPE_CHECKING:
     from edge_emotion.training.cluster import BatchPlan, ClusterTask
@@ -55,7 +57,8 @@ SYNTH_COUNT = 400  # images per class of the embedded default dataset
 SYNTH_IMAGE_SIZE = 128
 SYNTH_PHOTO_SIZE = 256  # whole synthetic photos of the default `--detect` dataset
 MAX_CACHE_BYTES = 6 * 1024**3  # decoded pixels are held in memory
-STRATEGIES = ("auto", "none", "mirrored", "multiworker")
+STRATEGIES = choices(Strategy)
+CLASS_WEIGHTS = choices(ClassWeight)
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,8 @@ class TrainConfig:
     seed: int = 42
     image_size: int = 256
     channels: int = 3
-    class_weight: str = "none"  # "none" or "balanced"
-    strategy: str = "auto"  # "auto", "none", "mirrored" or "multiworker" (TF_CONFIG)
+    class_weight: str = ClassWeight.NONE
+    strategy: str = Strategy.AUTO  # multiworker: one process per worker (TF_CONFIG)
     labels: tuple[str, ...] = DEFAULT_LABELS
     synth_count: int = SYNTH_COUNT
     workers: int | None = None
@@ -193,11 +196,11 @@ def learning_rate(hp: Recipe, steps_per_epoch: int) -> Any:
 def _strategy(choice: str) -> Any:
     tf = import_tf()
     gpus = tf.config.list_physical_devices("GPU")
-    if choice == "mirrored" or (choice == "auto" and len(gpus) > 1):
-        if choice == "mirrored" and len(gpus) < 2:
+    if choice == Strategy.MIRRORED or (choice == Strategy.AUTO and len(gpus) > 1):
+        if choice == Strategy.MIRRORED and len(gpus) < 2:
             note(f"--strategy mirrored with {len(gpus)} GPU(s): replicas run on what is there")
         return tf.distribute.MirroredStrategy()
-    if choice not in ("auto", "none", "mirrored"):
+    if choice not in (Strategy.AUTO, Strategy.NONE, Strategy.MIRRORED):
         raise UsageError(f"--strategy must be auto, none or mirrored here, got {choice!r}")
     return tf.distribute.get_strategy()
 
@@ -208,9 +211,9 @@ def _strategy_name(strategy: Any) -> str:
 
 
 def _class_weights(labels: np.ndarray, mode: str) -> np.ndarray | None:
-    if mode == "none":
+    if mode == ClassWeight.NONE:
         return None
-    if mode != "balanced":
+    if mode != ClassWeight.BALANCED:
         raise UsageError(f"--class-weight must be none or balanced, got {mode!r}")
     counts = np.bincount(labels, minlength=2).astype(np.float64)
     weights = len(labels) / (2.0 * np.maximum(counts, 1))
@@ -278,42 +281,6 @@ def _prepare_out(out: Path, force: bool) -> None:
                 f"{out}: exists and does not look like a run directory; "
                 "refusing to replace it even with --force"
             )
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
-def remove_stale_temps(out: Path) -> list[Path]:
-    """Remove `.NAME.tmp-PID` / `.NAME.old-PID` beside `out` whose process is gone (kill -9,
-    power loss), with one note; folders of live processes (a concurrent run) are kept."""
-    parent = out.parent
-    if not parent.is_dir():
-        return []
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:tmp|old)-(\d+)")
-    removed: list[Path] = []
-    for entry in sorted(parent.iterdir()):
-        match = pattern.fullmatch(entry.name)
-        stale = match and entry.is_dir() and not entry.is_symlink()
-        if stale and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    if removed:
-        note(
-            f"removed {len(removed)} stale temporary folder(s) of interrupted runs in {parent}: "
-            f"{first_few([p.name for p in removed])}"
-        )
-    return removed
 
 
 def _save_legacy_h5(model: Any, path: Path) -> None:
@@ -392,7 +359,7 @@ def _print_balance(train_counts: list[int], config: TrainConfig) -> None:
     ratio = max(train_counts) / max(1, min(train_counts))
     weight_hint = (
         ""
-        if config.class_weight == "balanced" or ratio < 1.2
+        if config.class_weight == ClassWeight.BALANCED or ratio < 1.2
         else ("; consider --class-weight balanced")
     )
     print(
@@ -533,9 +500,10 @@ def _shard_inputs(
     counts = {name: shards.class_counts(name) for name in ("train", "val", "test")}
     _print_split(counts, config.labels)
     _print_balance(counts["train"], config)
-    if config.class_weight not in ("none", "balanced"):
+    if config.class_weight not in CLASS_WEIGHTS:
         raise UsageError(f"--class-weight must be none or balanced, got {config.class_weight!r}")
-    weights = shard_io.class_weights(counts["train"]) if config.class_weight == "balanced" else None
+    balanced = config.class_weight == ClassWeight.BALANCED
+    weights = shard_io.class_weights(counts["train"]) if balanced else None
     seed_everything(config.seed)
     train_ds = shard_io.stream(
         shards,
@@ -605,7 +573,7 @@ def _cluster_task(config: TrainConfig) -> ClusterTask | None:
     """This process's task for `--strategy multiworker` (TF_CONFIG checked first), else None."""
     from edge_emotion.training.cluster import TF_CONFIG, task_from_env
 
-    if config.strategy == "multiworker":
+    if config.strategy == Strategy.MULTIWORKER:
         return task_from_env()
     if os.environ.get(TF_CONFIG):
         note(f"{TF_CONFIG} is set but --strategy is {config.strategy}: training here only")
@@ -708,7 +676,7 @@ def _check_settings(config: TrainConfig, task: ClusterTask | None) -> Preprocess
         raise UsageError(f"--channels must be 1 or 3, got {config.channels}")
     if not 8 <= config.image_size <= 1024:
         raise UsageError(f"--image-size must be between 8 and 1024, got {config.image_size}")
-    if config.class_weight not in ("none", "balanced"):
+    if config.class_weight not in CLASS_WEIGHTS:
         raise UsageError(f"--class-weight must be none or balanced, got {config.class_weight!r}")
     if config.strategy not in STRATEGIES:
         raise UsageError(

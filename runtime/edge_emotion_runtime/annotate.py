@@ -7,12 +7,14 @@ any existing file: a taken name gets a numbered suffix.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
+from edge_emotion_runtime.files import MAX_FREE_NAME_TRIES, link_free_name, numbered
 from edge_emotion_runtime.photo import PhotoResult
 
 # Box colours per label (RGB); other labels get the last one.
@@ -62,15 +64,14 @@ def draw_faces(
 
 
 def free_path(directory: Path, name: str, protected: Iterable[Path] = ()) -> Path:
-    """`directory/name`, or `stem-1.ext`, `stem-2.ext`... when that exists or is protected."""
+    """A name that is free now (`directory/name` or `stem-N.ext`): only a hint, for naming a
+    temporary file; claim the final name with `files.link_free_name`, which retries."""
     taken = {p.resolve() for p in protected}
-    candidate = directory / name
-    stem, suffix = Path(name).stem, Path(name).suffix
-    n = 0
-    while candidate.exists() or candidate.resolve() in taken:
-        n += 1
-        candidate = directory / f"{stem}-{n}{suffix}"
-    return candidate
+    for n in range(MAX_FREE_NAME_TRIES):
+        candidate = directory / numbered(name, n)
+        if not candidate.exists() and candidate.resolve() not in taken:
+            return candidate
+    raise FileExistsError(17, f"no free name like {name}", str(directory))
 
 
 def save_annotated(
@@ -82,18 +83,17 @@ def save_annotated(
     """Write `<stem>.annotated.png` into `directory` (created if needed); returns the path.
 
     The name comes from `result.path` (or `image` for unnamed inputs) and never replaces an
-    existing file or one of `protected` (the inputs of the run).
+    existing file or one of `protected` (the inputs of the run); several processes annotating
+    the same photo into one folder each get their own numbered name.
     """
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = Path(result.path).stem if result.path else "image"
-    target = free_path(out_dir, f"{stem}.annotated.png", protected)
     drawn = draw_faces(image, result.faces)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp.png", dir=out_dir)
     try:
-        drawn.save(tmp, format="PNG")
-        # link() fails if another process took the name meanwhile: never replace a file.
-        os.link(tmp, target)
+        with os.fdopen(fd, "wb") as fh:
+            drawn.save(fh, format="PNG")
+        return link_free_name(tmp_name, out_dir, f"{stem}.annotated.png", protected)
     finally:
-        tmp.unlink(missing_ok=True)
-    return target
+        os.unlink(tmp_name)

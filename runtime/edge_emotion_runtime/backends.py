@@ -21,16 +21,9 @@ from typing import Any
 
 from edge_emotion_runtime.errors import BackendError, ModelError
 from edge_emotion_runtime.native import NativeOutput, capture_native
+from edge_emotion_runtime.vocab import AUTO_BACKEND, BACKEND_CHOICES, BackendName, choices
 
-BACKENDS: tuple[str, ...] = ("litert", "tflite", "tensorflow")
-BACKEND_CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
-
-_INSTALL_HINT = {
-    "litert": "pip install ai-edge-litert  (or: pip install 'edge-emotion-runtime[litert]')",
-    "tflite": "pip install tflite-runtime 'numpy<2'  (Python <= 3.11 only)",
-    "tensorflow": "pip install tensorflow",
-}
-_DISTRIBUTION = {"litert": "ai-edge-litert", "tflite": "tflite-runtime", "tensorflow": "tensorflow"}
+BACKENDS: tuple[str, ...] = choices(BackendName)
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ class Backend:
 
 def _version(name: str, module: Any) -> str:
     try:
-        return importlib.metadata.version(_DISTRIBUTION[name])
+        return importlib.metadata.version(KINDS[name].distribution)
     except importlib.metadata.PackageNotFoundError:
         return str(getattr(module, "__version__", "unknown"))
 
@@ -121,13 +114,15 @@ def _version(name: str, module: Any) -> str:
 def _load_litert() -> Backend:
     from ai_edge_litert import interpreter as mod
 
-    return Backend("litert", _version("litert", mod), mod.Interpreter, mod.OpResolverType)
+    name = BackendName.LITERT.value
+    return Backend(name, _version(name, mod), mod.Interpreter, mod.OpResolverType)
 
 
 def _load_tflite() -> Backend:
     from tflite_runtime import interpreter as mod
 
-    return Backend("tflite", _version("tflite", mod), mod.Interpreter, mod.OpResolverType)
+    name = BackendName.TFLITE.value
+    return Backend(name, _version(name, mod), mod.Interpreter, mod.OpResolverType)
 
 
 def _load_tensorflow() -> Backend:
@@ -136,16 +131,51 @@ def _load_tensorflow() -> Backend:
     import tensorflow as tf
 
     return Backend(
-        "tensorflow", str(tf.__version__), tf.lite.Interpreter, tf.lite.experimental.OpResolverType
+        BackendName.TENSORFLOW.value,
+        str(tf.__version__),
+        tf.lite.Interpreter,
+        tf.lite.experimental.OpResolverType,
     )
 
 
-_LOADERS: dict[str, Callable[[], Backend]] = {
-    "litert": _load_litert,
-    "tflite": _load_tflite,
-    "tensorflow": _load_tensorflow,
+@dataclass(frozen=True)
+class BackendKind:
+    """Everything known about one backend before it is imported: its top-level package (found
+    without importing it), its distribution (for the version), how to install it, how to load it."""
+
+    name: BackendName
+    module: str
+    distribution: str
+    install_hint: str
+    load: Callable[[], Backend]
+
+
+KINDS: dict[str, BackendKind] = {
+    kind.name: kind
+    for kind in (
+        BackendKind(
+            BackendName.LITERT,
+            "ai_edge_litert",
+            "ai-edge-litert",
+            "pip install ai-edge-litert  (or: pip install 'edge-emotion-runtime[litert]')",
+            _load_litert,
+        ),
+        BackendKind(
+            BackendName.TFLITE,
+            "tflite_runtime",
+            "tflite-runtime",
+            "pip install tflite-runtime 'numpy<2'  (Python <= 3.11 only)",
+            _load_tflite,
+        ),
+        BackendKind(
+            BackendName.TENSORFLOW,
+            "tensorflow",
+            "tensorflow",
+            "pip install tensorflow",
+            _load_tensorflow,
+        ),
+    )
 }
-_MODULES = {"litert": "ai_edge_litert", "tflite": "tflite_runtime", "tensorflow": "tensorflow"}
 _cache: dict[str, Backend] = {}
 # The TensorFlow fallback note is said once per process, however many models are loaded.
 _noted: set[str] = set()
@@ -154,28 +184,29 @@ _noted: set[str] = set()
 def is_installed(name: str) -> bool:
     """True when the backend's top-level package can be found (without importing it)."""
     try:
-        return importlib.util.find_spec(_MODULES[name]) is not None
+        return importlib.util.find_spec(KINDS[name].module) is not None
     except (ImportError, ValueError):  # e.g. sys.modules[name] = None blocks the package
         return False
 
 
 def _load(name: str) -> Backend:
+    name = str(name)  # a BackendName member is said as its plain value in messages
     if name in _cache:
         return _cache[name]
     if not is_installed(name):
-        raise BackendError(f"backend {name!r} is not installed: {_INSTALL_HINT[name]}")
+        raise BackendError(f"backend {name!r} is not installed: {KINDS[name].install_hint}")
     try:
-        backend = _LOADERS[name]()
+        backend = KINDS[name].load()
     except Exception as err:  # a broken install (e.g. tflite-runtime under numpy 2)
         raise BackendError(
             f"backend {name!r} is installed but fails to import ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}); {_INSTALL_HINT[name]}"
+            f"{str(err).splitlines()[0] if str(err) else ''}); {KINDS[name].install_hint}"
         ) from None
     _cache[name] = backend
     return backend
 
 
-def resolve(name: str = "auto", *, note: Callable[[str], None] | None = None) -> Backend:
+def resolve(name: str = AUTO_BACKEND, *, note: Callable[[str], None] | None = None) -> Backend:
     """The backend called `name`, or for "auto" the first of litert, tflite, tensorflow.
 
     Falling back to TensorFlow prints one note (on stderr unless `note` is given), because it
@@ -183,25 +214,26 @@ def resolve(name: str = "auto", *, note: Callable[[str], None] | None = None) ->
     """
     if name not in BACKEND_CHOICES:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_CHOICES)}")
-    if name != "auto":
+    if name != AUTO_BACKEND:
         return _load(name)
     errors: list[str] = []
-    for candidate in ("litert", "tflite"):
+    for candidate in (BackendName.LITERT, BackendName.TFLITE):
         if not is_installed(candidate):
             continue
         try:
             return _load(candidate)
         except BackendError as err:
             errors.append(str(err))
-    if is_installed("tensorflow"):
-        backend = _load("tensorflow")
+    if is_installed(BackendName.TENSORFLOW):
+        backend = _load(BackendName.TENSORFLOW)
         message = (
             "note: no LiteRT or tflite-runtime interpreter found; using TensorFlow's "
-            f"tf.lite.Interpreter (slow to start; {_INSTALL_HINT['litert']})"
+            f"tf.lite.Interpreter (slow to start; {KINDS[BackendName.LITERT].install_hint})"
         )
         if note is not None or message not in _noted:
             _noted.add(message)
             (note or (lambda m: print(m, file=sys.stderr)))(message)
         return backend
     detail = f" ({'; '.join(errors)})" if errors else ""
-    raise BackendError(f"no TFLite interpreter is installed{detail}; {_INSTALL_HINT['litert']}")
+    hint = KINDS[BackendName.LITERT].install_hint
+    raise BackendError(f"no TFLite interpreter is installed{detail}; {hint}")

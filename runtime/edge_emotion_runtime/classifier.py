@@ -26,6 +26,7 @@ from edge_emotion_runtime.labels import (
     POSITIVE_INDEX,
     decide,
     p_happy_from_positive,
+    positive_from_p_happy,
 )
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
 from edge_emotion_runtime.preprocess import (
@@ -266,6 +267,18 @@ class Classifier:
         p = self._run(tensor)
         ms = (time.perf_counter() - start) * 1000.0
         return self._decide(p, path, ms)
+
+    def predict_mirrored(self, pixels: np.ndarray) -> Prediction:
+        """The mean of `predict` on a face crop (uint8, shaped like the model input) and on its
+        mirror image, decided by the model's rule. An expression does not change in a mirror,
+        so the mean is a two-view ensemble for one extra invoke (~0.1 ms); the photo pipeline
+        classifies faces this way by default. `predict` itself stays one invoke."""
+        meta = self.metadata
+        first = self.predict(pixels)
+        second = self.predict(np.ascontiguousarray(pixels[:, ::-1]))
+        p_happy = (first.p_happy + second.p_happy) / 2.0
+        p_positive = positive_from_p_happy(p_happy, meta.labels, meta.positive_index)
+        return self._decide(p_positive, None, first.ms + second.ms)
 
     def predict_many(self, sources: Iterable[Any]) -> list[Prediction]:
         """`predict` for each item, in order; the first bad image raises its ImageError."""

@@ -4,27 +4,27 @@ Deliberately argparse + the runtime package only, so it starts in a fraction of 
 needs nothing but numpy, Pillow and one TFLite interpreter. The work is `PhotoClassifier`'s; this
 module parses, collects files, prints and maps errors to exit codes.
 
-Exit codes: 0 every image classified, 1 some images failed (the rest are still classified),
-2 usage errors (no images found, bad or missing model, bad flags, no interpreter).
+Exit codes (`boundary`): 0 every image classified, 1 some images failed (the rest are still
+classified) or output could not be written, 2 usage errors (no images found, bad or missing
+model, bad flags, no interpreter), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 import time
-import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_emotion_runtime import __version__
+from edge_emotion_runtime.boundary import error_line, main_exit, printable, write_line
 from edge_emotion_runtime.bundled import MODEL_ENV
-from edge_emotion_runtime.errors import EdgeEmotionError, OutputError, UsageError
+from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
 from edge_emotion_runtime.inputs import collect
 from edge_emotion_runtime.options import add_pipeline_options, bounded, positive_int
 from edge_emotion_runtime.preprocess import MAX_PIXELS
@@ -96,12 +96,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def display(path: str | None) -> str:
-    """A path fit to print on any terminal: undecodable bytes of a file name are shown as
-    backslash escapes instead of stopping the run (`--json` keeps them as \\udcXX escapes, which
-    `os.fsencode(json.loads(...))` turns back into the exact bytes)."""
-    if path is None:
-        return "<image>"
-    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path fit to print as part of one line on any terminal: control characters and
+    undecodable bytes of a file name are shown as backslash escapes (`--json` keeps the exact
+    name: \\udcXX escapes, which `os.fsencode(json.loads(...))` turns back into the bytes)."""
+    return "<image>" if path is None else printable(path)
 
 
 def format_text(result: PhotoResult) -> str:
@@ -109,12 +107,13 @@ def format_text(result: PhotoResult) -> str:
     name, ms = display(result.path), result.timings.total
     if result.whole_image:
         face = result.faces[0]
-        return f"{name}: {face.label} {face.probability:.3f} (whole image, {ms:.1f} ms)"
+        return f"{name}: {printable(face.label)} {face.probability:.3f} (whole image, {ms:.1f} ms)"
     if not result.faces:
         return f"{name}: no face found ({ms:.1f} ms)"
     count = len(result.faces)
     faces = ", ".join(
-        f"{f.label} {f.probability:.3f} [{','.join(map(str, f.box))}]" for f in result.faces
+        f"{printable(f.label)} {f.probability:.3f} [{','.join(map(str, f.box))}]"
+        for f in result.faces
     )
     return f"{name}: {count} face{'s' if count > 1 else ''}: {faces} ({ms:.1f} ms)"
 
@@ -124,10 +123,6 @@ def format_json(result: PhotoResult, annotated: Path | None = None) -> str:
     if annotated is not None:
         data["annotated"] = str(annotated)
     return json.dumps(data)
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {str(message).splitlines()[0]}", file=sys.stderr)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -147,7 +142,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     path, origin = resolve_model(args.model)
     images, problems = collect(args.images)
     for line in problems:
-        print(f"error: {display(line)}", file=sys.stderr)
+        error_line(line)
     if not images:
         raise UsageError("no images found in the given paths")
     annotate_dir = _annotation_dir(args.annotate) if args.annotate else None
@@ -162,6 +157,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         use_xnnpack=not args.no_xnnpack,
         quiet=not args.verbose,
         max_pixels=args.max_pixels,
+        mirror=args.mirror,
+        min_confidence=args.min_confidence,
     )
     if args.verbose:
         print(f"model ({origin}): {photos.classifier.describe()}", file=sys.stderr)
@@ -177,24 +174,17 @@ def run(argv: Sequence[str] | None = None) -> int:
             annotated = _annotate(item, result, annotate_dir, images) if annotate_dir else None
         except EdgeEmotionError as err:
             failures += 1
-            print(f"error: {display(str(err))}", file=sys.stderr)
+            error_line(err)
             continue
         except OSError as err:  # writing an annotation failed (disk full, permissions)
             failures += 1
-            print(f"error: {display(str(item))}: cannot write annotation ({err})", file=sys.stderr)
+            error_line(f"{item}: cannot write annotation ({err.strerror or err})")
             continue
         except Exception as err:  # an interpreter or decoder bug: still one line, keep going
             failures += 1
-            line = f"error: {display(str(item))}: {type(err).__name__}: {err}".splitlines()[0]
-            print(line, file=sys.stderr)
+            error_line(f"{item}: {type(err).__name__}: {err}")
             continue
-        line = format_json(result, annotated) if args.json else format_text(result)
-        try:
-            print(line, flush=True)
-        except BrokenPipeError:
-            raise
-        except OSError as err:  # e.g. > /dev/full: nothing more can be reported on stdout
-            raise OutputError(f"cannot write output ({err.strerror or err})") from None
+        write_line(format_json(result, annotated) if args.json else format_text(result))
     return 1 if failures else 0
 
 
@@ -246,38 +236,8 @@ def _annotate(item: Path, result: object, directory: Path, inputs: list[Path]) -
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: one `error:` line and an exit code for every anticipated failure."""
-    warnings.showwarning = _one_line_warning
-    try:
-        code = run(argv)
-    except OutputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        # Nothing more can go to stdout; don't let the exit-time flush fail again.
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = err.exit_code
-    except EdgeEmotionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        code = err.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        code = 130
-    except BrokenPipeError:  # e.g. piped into `head`: stop quietly, like other CLI tools
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 0
-    except MemoryError:
-        print("error: out of memory", file=sys.stderr)
-        code = 1
-    except Exception as err:
-        if os.environ.get("EDGE_EMOTION_DEBUG"):
-            raise
-        print(
-            f"error: internal error: {type(err).__name__}: {err} (set EDGE_EMOTION_DEBUG=1 "
-            "for a traceback)".splitlines()[0],
-            file=sys.stderr,
-        )
-        code = 1
-    sys.exit(code)
+    """Console entry point: one `error:` line and an exit code for every failure (`boundary`)."""
+    main_exit(lambda: run(argv))
 
 
 if __name__ == "__main__":

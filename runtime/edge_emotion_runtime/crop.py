@@ -15,21 +15,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 from edge_emotion_runtime.detector import Detection
 from edge_emotion_runtime.preprocess import PreprocessSpec, image_to_pixels
 
 # An image whose one face fills at least this share of its width and height is already a crop.
 CROP_MIN_FILL = 0.6
-# An image no larger than this (longest side, pixels) is taken as a face crop whatever the detector
-# says: it is no larger than the short-range detector's own input, too small to hold a scene in
-# which a face could be cropped tighter (FER-2013's 48x48 faces are such images).
+# An image no larger than this (longest side, pixels) is too small to hold a scene in which a
+# face could be cropped tighter, if a face fills it (FER-2013's 48x48 faces are such images)...
 CROP_MAX_SIDE = 128
+# ...which the short-range detector, asked at this lowered score, must find as its best face
+# with a box side at least this share of the image's long side. BlazeFace scores many of
+# FER-2013's soft, upscaled faces below its own 0.5: at 0.2, 99.2% of 1,500 sampled FER faces
+# are taken whole and `auto` answers as `never` within 0.1 point on those it covers (0.5 point
+# counting the rest as wrong); at 0.5 only 95%. A 102 px retina photo is refused (it was "sad
+# 0.957" when every small image counted as a crop), and so is a thumbnail whose best face is
+# small (a 64 px doorway shot): its face is cropped like any photo's.
+SMALL_CROP_MIN_SCORE = 0.2
+SMALL_CROP_MIN_FILL = 0.5
+# Smallest face share of the crop a model may record. The crop side is box / face_fraction, so a
+# small fraction makes every crop huge (0.05: 20x the face); training crops hold the face at
+# 0.4-0.9 of their width. Below this a framing is malformed metadata, not a property of a photo.
+MIN_FACE_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,10 @@ class Framing:
     align: bool = False
 
     def __post_init__(self) -> None:
-        if not 0.05 <= self.face_fraction <= 2.0:
-            raise ValueError(f"face_fraction must be in [0.05, 2], got {self.face_fraction!r}")
+        if not MIN_FACE_FRACTION <= self.face_fraction <= 2.0:
+            raise ValueError(
+                f"face_fraction must be in [{MIN_FACE_FRACTION}, 2], got {self.face_fraction!r}"
+            )
         if abs(self.offset_x) > 1 or abs(self.offset_y) > 1:
             raise ValueError(f"framing offsets must be within [-1, 1] crop sides, got {self}")
 
@@ -60,13 +75,17 @@ class Framing:
     def from_dict(cls, data: Mapping[str, Any]) -> Framing:
         if not isinstance(data, Mapping):
             raise ValueError(f"a framing must be an object, got {type(data).__name__}")
+        from edge_emotion_runtime.metadata import integer, real
+
+        if not isinstance(data.get("align", False), bool):
+            raise ValueError(f"'align' must be true or false, got {data['align']!r}")
         return cls(
             detector=str(data["detector"]),
-            face_fraction=float(data["face_fraction"]),
-            offset_x=float(data.get("offset_x", 0.0)),
-            offset_y=float(data.get("offset_y", 0.0)),
-            samples=int(data.get("samples", 0)),
-            align=bool(data.get("align", False)),
+            face_fraction=real(data, "face_fraction", None),
+            offset_x=real(data, "offset_x", 0.0),
+            offset_y=real(data, "offset_y", 0.0),
+            samples=integer(data, "samples", 0, low=0, high=10**9),
+            align=data.get("align", False),
         )
 
 
@@ -91,6 +110,26 @@ def framings_from_metadata(crop: Mapping[str, Any] | None) -> dict[str, Framing]
 def crop_metadata(framings: Iterable[Framing], **extra: Any) -> dict[str, Any]:
     """The `crop` metadata section for these framings (plus any provenance keys)."""
     return {"framings": {f.detector: f.to_dict() for f in framings}, **extra}
+
+
+def photo_crop_metadata(
+    crop: Mapping[str, Any], scale: float = PHOTO_FRAMING_SCALE
+) -> dict[str, Any]:
+    """A `crop` section whose framings crop `scale` times tighter than the measured ones, which
+    it keeps under `measured_framings` with `framing_scale` (scale 1: unchanged)."""
+    measured = dict(crop.get("measured_framings") or crop.get("framings") or {})
+    if not measured or scale == 1.0:
+        return dict(crop)
+    framings = {}
+    for name, data in measured.items():
+        framing = Framing.from_dict(data)
+        framings[name] = replace(framing, face_fraction=round(framing.face_fraction * scale, 4))
+    return {
+        **crop,
+        "framings": {name: f.to_dict() for name, f in framings.items()},
+        "measured_framings": measured,
+        "framing_scale": scale,
+    }
 
 
 def crop_box(detection: Detection, framing: Framing) -> tuple[int, int, int, int]:
@@ -132,13 +171,46 @@ def crop_face(
     # Rotate a region a quarter wider on each side, so the corners of the crop stay covered
     # for any angle up to 45 degrees (sqrt(2) / 2 < 0.75), then cut the crop from its middle.
     margin = math.ceil(side / 4)
-    region = image.crop((left - margin, top - margin, right + margin, bottom + margin))
     factor = max(1, side // (2 * size)) if size else 1
+    region = reduced_crop(
+        image, (left - margin, top - margin, right + margin, bottom + margin), factor
+    )
     if factor > 1:
-        region = region.reduce(factor)
         margin, side = round(margin / factor), round(side / factor)
     region = region.rotate(eye_angle(detection), resample=Image.Resampling.BILINEAR)
     return region.crop((margin, margin, margin + side, margin + side))
+
+
+def reduced_crop(image: Image.Image, box: tuple[int, int, int, int], factor: int) -> Image.Image:
+    """`image.crop(box).reduce(factor)`, pixel for pixel, without ever holding the full-size
+    crop: only the reduce blocks that touch the image are cut and reduced, the rest is the black
+    that `crop` pads with. A big face with a wide framing reaches far past a photo's edges (the
+    crop side is box / face_fraction, the region 1.5x that), so the full-size crop could take
+    hundreds of MB where the reduced one takes a few kB.
+    """
+    if factor <= 1:
+        return image.crop(box)
+    left, top, right, bottom = box
+    # Blocks of the reduced crop along each axis, and the range of them that touch the image.
+    spans = []
+    for low, high, extent in ((left, right, image.width), (top, bottom, image.height)):
+        blocks = -((low - high) // factor)  # ceil: reduce keeps a last partial block
+        first = max(0, (-low) // factor)
+        last = min(blocks, -((low - extent) // factor))
+        spans.append((blocks, first, last))
+    (wide, x0, x1), (high, y0, y1) = spans
+    canvas = Image.new(image.mode, (wide, high))
+    if x0 < x1 and y0 < y1:
+        part = image.crop(
+            (
+                left + x0 * factor,
+                top + y0 * factor,
+                min(left + x1 * factor, right),
+                min(top + y1 * factor, bottom),
+            )
+        )
+        canvas.paste(part.reduce(factor), (x0, y0))
+    return canvas
 
 
 def face_pixels(
@@ -161,18 +233,21 @@ def is_face_crop(
 ) -> bool:
     """The `--detect auto` rule: is this image already a face crop, to classify whole?
 
-    Yes when the file is no larger than CROP_MAX_SIDE on its longest side, or when the detector
-    finds exactly one face filling at least CROP_MIN_FILL of both sides (FER-2013 framing:
-    0.88). `detected_in` is the size of the image the boxes are in (a shrunk working copy), if
-    it differs from the file's `size`.
+    A small image (long side <= CROP_MAX_SIDE) is one when the best of `detections` (the
+    short-range detector's at SMALL_CROP_MIN_SCORE, best first) has a box side of at least
+    SMALL_CROP_MIN_FILL of the image's long side: when the likeliest face is a small one, the
+    image is a small photo. A larger image is one when the detector finds
+    exactly one face filling at least CROP_MIN_FILL of both sides (FER-2013 framing: 0.88).
+    `detected_in` is the size of the image the boxes are in (a shrunk working copy), if it
+    differs from the file's `size`.
     """
-    width, height = size
-    if max(width, height) <= CROP_MAX_SIDE:
-        return True
+    box_w, box_h = detected_in or size
+    if max(size) <= CROP_MAX_SIDE:
+        side = SMALL_CROP_MIN_FILL * max(box_w, box_h)
+        return bool(detections) and max(detections[0].box[2], detections[0].box[3]) >= side
     if len(detections) != 1:
         return False
     _, _, w, h = detections[0].box
-    box_w, box_h = detected_in or size
     return w >= CROP_MIN_FILL * box_w and h >= CROP_MIN_FILL * box_h
 
 

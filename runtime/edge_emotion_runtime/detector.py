@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from edge_emotion_runtime import backends
+from edge_emotion_runtime import backends, bundled
+from edge_emotion_runtime.boxes import centre, iou_many
 from edge_emotion_runtime.errors import ModelError
+from edge_emotion_runtime.vocab import DetectorName
 
 # Keypoints in the order the model emits them.
 KEYPOINTS: tuple[str, ...] = (
@@ -40,12 +42,16 @@ class DetectorSpec:
 
     name: str
     filename: str
-    sha256: str
     input_size: int
     # (stride, anchors per grid cell) per feature map, in the order the model emits anchors.
     layers: tuple[tuple[int, int], ...]
     min_score: float
     iou_threshold: float = 0.3
+
+    @property
+    def sha256(self) -> str:
+        """The bundled file's pin (`bundled.PINS`)."""
+        return bundled.PINS[self.filename]
 
     def anchors(self) -> np.ndarray:
         """(N, 2) anchor centres in [0, 1] (x, y), as MediaPipe's SsdAnchorsCalculator makes them
@@ -61,18 +67,16 @@ class DetectorSpec:
 
 
 SHORT_RANGE = DetectorSpec(
-    name="short",
-    filename="face_detection_short_range.tflite",
-    sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    name=DetectorName.SHORT.value,
+    filename=bundled.SHORT_RANGE_DETECTOR,
     input_size=128,
     # strides 8, 16, 16, 16: same-stride layers share one grid, 2 anchors each.
     layers=((8, 2), (16, 6)),
     min_score=0.5,
 )
 FULL_RANGE = DetectorSpec(
-    name="full",
-    filename="face_detection_full_range_sparse.tflite",
-    sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    name=DetectorName.FULL.value,
+    filename=bundled.FULL_RANGE_DETECTOR,
     input_size=192,
     layers=((4, 1),),
     min_score=0.6,
@@ -88,11 +92,13 @@ class Detection:
     box: tuple[float, float, float, float]
     score: float
     keypoints: tuple[tuple[float, float], ...]
+    # The detector variant whose box this is ("short", "full"): faces are cropped with the
+    # framing measured for that variant's boxes.
+    source: str = ""
 
     @property
     def centre(self) -> tuple[float, float]:
-        x, y, w, h = self.box
-        return (x + w / 2, y + h / 2)
+        return centre(self.box)
 
     def scaled(self, sx: float, sy: float) -> Detection:
         """The same detection in an image scaled by (sx, sy) (working copy -> original file)."""
@@ -100,7 +106,7 @@ class Detection:
             return self
         x, y, w, h = self.box
         points = tuple((px * sx, py * sy) for px, py in self.keypoints)
-        return Detection((x * sx, y * sy, w * sx, h * sy), self.score, points)
+        return Detection((x * sx, y * sy, w * sx, h * sy), self.score, points, self.source)
 
     def clipped_box(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) in whole pixels, clipped to a width x height image."""
@@ -164,16 +170,6 @@ def decode(
     return out, scores
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(box[0], others[:, 0])
-    y0 = np.maximum(box[1], others[:, 1])
-    x1 = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
-    y1 = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = box[2] * box[3] + others[:, 2] * others[:, 3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def weighted_nms(
     boxes: np.ndarray, scores: np.ndarray, iou_threshold: float
 ) -> list[tuple[np.ndarray, float]]:
@@ -186,7 +182,7 @@ def weighted_nms(
     remaining = np.arange(len(scores))
     while remaining.size:
         best = remaining[0]
-        overlap = _iou(boxes[best], boxes[remaining]) > iou_threshold
+        overlap = iou_many(boxes[best], boxes[remaining]) > iou_threshold
         overlap[0] = True
         group = remaining[overlap]
         weights = scores[group][:, None]
@@ -231,8 +227,6 @@ class FaceDetector:
         The bundled files are checked against their pinned sha256, so a corrupted install is one
         clear error instead of boxes in the wrong places.
         """
-        from edge_emotion_runtime import bundled
-
         if name not in DETECTORS:
             choices = ", ".join(DETECTORS)
             raise ModelError(f"unknown face detector {name!r}; choose one of {choices}")
@@ -255,9 +249,17 @@ class FaceDetector:
     def name(self) -> str:
         return f"blazeface-{self.spec.name}-range"
 
+    @property
+    def members(self) -> dict[str, FaceDetector]:
+        """The single-model detectors this detector runs, by variant (itself; see fusion)."""
+        return {self.spec.name: self}
+
     def detect(self, image: Image.Image, min_score: float | None = None) -> list[Detection]:
-        """Faces in `image` (any Pillow mode; converted to RGB), best score first."""
+        """Faces in `image` (any Pillow mode; converted to RGB), best score first, scoring at
+        least `min_score` (default: the variant's own threshold, MediaPipe's)."""
         spec = self.spec
+        if min_score is not None:
+            spec = replace(spec, min_score=min_score)
         tensor, box = letterbox(image, spec.input_size)
         with self._lock:
             self._interpreter.set_tensor(self._input_index, tensor)
@@ -265,9 +267,6 @@ class FaceDetector:
             raw_boxes = self._interpreter.get_tensor(self._boxes_index)
             raw_scores = self._interpreter.get_tensor(self._scores_index)
         boxes, scores = decode(raw_boxes, raw_scores, self._anchors, spec)
-        if min_score is not None:
-            keep = scores >= min_score
-            boxes, scores = boxes[keep], scores[keep]
         size = np.float32(spec.input_size)
         found = []
         for merged, score in weighted_nms(boxes, scores, spec.iou_threshold):
@@ -276,5 +275,5 @@ class FaceDetector:
             w, h = merged[2] * size / box.scale, merged[3] * size / box.scale
             points = tuple((float(x), float(y)) for x, y in zip(xs[1:], ys[1:], strict=True))
             box_xywh = (float(xs[0]), float(ys[0]), float(w), float(h))
-            found.append(Detection(box=box_xywh, score=score, keypoints=points))
+            found.append(Detection(box_xywh, score, points, spec.name))
         return found

@@ -95,25 +95,35 @@ def collect(args: Sequence[str]) -> tuple[list[Path], list[str]]:
     images: list[Path] = []
     problems: list[str] = []
     for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            found = _walk(path, problems)
-            if not found:
-                kinds = ", ".join(IMAGE_SUFFIXES)
-                problems.append(f"{arg}: directory contains no images ({kinds})")
-            images.extend(found)
-        elif path.exists():
-            images.append(path)
-        elif path.is_symlink():
-            problems.append(f"{arg}: broken symbolic link")
-        elif GLOB_CHARS & set(arg):
-            found = expand_glob(arg, problems)
-            if not found:
-                problems.append(f"{arg}: no image files match this pattern")
-            images.extend(found)
-        else:
-            problems.append(f"{arg}: no such file or directory")
+        try:
+            images.extend(_expand(arg, problems))
+        except (OSError, ValueError) as err:  # e.g. a name longer than NAME_MAX or PATH_MAX
+            reason = getattr(err, "strerror", None) or str(err)
+            problems.append(f"{arg}: cannot use this path ({reason})")
     return _unique(images), problems
+
+
+def _expand(arg: str, problems: list[str]) -> list[Path]:
+    """The image files one IMAGE argument names (problems appended for what it cannot)."""
+    path = Path(arg)
+    if path.is_dir():
+        found = _walk(path, problems)
+        if not found:
+            kinds = ", ".join(IMAGE_SUFFIXES)
+            problems.append(f"{arg}: directory contains no images ({kinds})")
+        return found
+    if path.exists():
+        return [path]
+    if path.is_symlink():
+        problems.append(f"{arg}: broken symbolic link")
+    elif GLOB_CHARS & set(arg):
+        found = expand_glob(arg, problems)
+        if not found:
+            problems.append(f"{arg}: no image files match this pattern")
+        return found
+    else:
+        problems.append(f"{arg}: no such file or directory")
+    return []
 
 
 def _unique(paths: list[Path]) -> list[Path]:

@@ -11,6 +11,8 @@ DEFAULT_LABELS: tuple[str, str] = ("happy", "sad")
 DEFAULT_THRESHOLD: float = 0.5
 # Index of the label whose probability the single sigmoid unit outputs.
 POSITIVE_INDEX: int = 1
+# What a face is called when its label's probability is below the `--min-confidence` asked for.
+UNCERTAIN: str = "uncertain"
 
 
 def decide(
@@ -41,3 +43,12 @@ def p_happy_from_positive(p_positive: float, labels: tuple[str, ...], positive_i
 def positive_from_p_happy(p_happy: float, labels: tuple[str, ...], positive_index: int) -> float:
     """P(labels[positive_index]) from a reported (e.g. smoothed) P("happy"), for `decide`."""
     return p_happy_from_positive(p_happy, labels, positive_index)
+
+
+def hedge(label: str, probability: float, min_confidence: float | None) -> str:
+    """`label`, or UNCERTAIN when its probability is below `min_confidence` (None: never).
+
+    The probabilities stay as they were: only the name says the model was not sure."""
+    if min_confidence is not None and probability < min_confidence:
+        return UNCERTAIN
+    return label

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,14 @@ METADATA_FILENAME = "edge_emotion_metadata.json"
 # Bumped when a field changes what the device must do (2: the `crop` framing section). A runtime
 # refuses a model written with a newer schema rather than misreading it.
 SCHEMA_VERSION = 2
+# Largest metadata JSON a runtime inflates (a real one is ~7 kB): checked against the archive's
+# declared size before inflating and enforced again while reading, so a small model whose
+# appended archive inflates to hundreds of MB (a "zip bomb") costs nothing.
+MAX_METADATA_BYTES = 1 << 20
+
+
+class MetadataTooLarge(ValueError):
+    """The embedded metadata would inflate past MAX_METADATA_BYTES."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ class ModelMetadata:
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, got {type(data).__name__}")
         data = dict(data)
-        version = _int(data, "schema_version", SCHEMA_VERSION, low=1)
+        version = integer(data, "schema_version", SCHEMA_VERSION, low=1)
         if version > SCHEMA_VERSION:
             raise ValueError(
                 f"written with metadata schema {version}, this runtime reads up to "
@@ -95,9 +104,9 @@ class ModelMetadata:
         ):
             raise ValueError(f"'labels' must be a list of two names, got {labels!r}")
         data["labels"] = tuple(labels)
-        data["threshold"] = _float(data, "threshold", DEFAULT_THRESHOLD, low=0.0, high=1.0)
-        data["positive_index"] = _int(data, "positive_index", POSITIVE_INDEX, low=0, high=1)
-        data["model_bytes"] = _int(data, "model_bytes", 0, low=0)
+        data["threshold"] = real(data, "threshold", DEFAULT_THRESHOLD, low=0.0, high=1.0)
+        data["positive_index"] = integer(data, "positive_index", POSITIVE_INDEX, low=0, high=1)
+        data["model_bytes"] = integer(data, "model_bytes", 0, low=0)
         data["schema_version"] = version
         for key in ("input_quantization", "output_quantization"):
             if data.get(key) is not None:
@@ -105,6 +114,10 @@ class ModelMetadata:
         for key in ("validation", "calibration", "crop"):
             if not isinstance(data.get(key, {}), dict):
                 raise ValueError(f"'{key}' must be an object, got {type(data[key]).__name__}")
+        if data.get("crop"):
+            from edge_emotion_runtime.crop import framings_from_metadata
+
+            framings_from_metadata(data["crop"])  # every framing's numbers in range, or ValueError
         for key in (
             "export_mode",
             "arch",
@@ -123,32 +136,36 @@ class ModelMetadata:
         return replace(self, **changes)
 
 
-def _number(data: dict[str, Any], key: str, default: Any) -> Any:
+def number(data: Mapping[str, Any], key: str, default: Any) -> Any:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"'{key}' must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"'{key}' must be finite, got {value!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite:
+        raise ValueError(f"'{key}' must be finite and within float range, got {str(value)[:20]}")
     return value
 
 
-def _float(
-    data: dict[str, Any],
+def real(
+    data: Mapping[str, Any],
     key: str,
     default: float,
     low: float | None = None,
     high: float | None = None,
 ) -> float:
-    value = float(_number(data, key, default))
+    value = float(number(data, key, default))
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"'{key}' must be within [{low}, {high}], got {value!r}")
     return value
 
 
-def _int(
-    data: dict[str, Any], key: str, default: int, low: int | None = None, high: int | None = None
+def integer(
+    data: Mapping[str, Any], key: str, default: int, low: int | None = None, high: int | None = None
 ) -> int:
-    value = _number(data, key, default)
+    value = number(data, key, default)
     if value != int(value):
         raise ValueError(f"'{key}' must be an integer, got {value!r}")
     value = int(value)
@@ -167,17 +184,17 @@ def _preprocess(data: dict[str, Any]) -> PreprocessSpec:
         )
     if not isinstance(data.get("resample", "bilinear"), str):
         raise ValueError(f"'resample' must be a string, got {data['resample']!r}")
-    divisor = _float(data, "divisor", 255.0)
+    divisor = real(data, "divisor", 255.0)
     if divisor == 0:
         raise ValueError("'divisor' must not be 0")
     return PreprocessSpec(
-        height=_int(data, "height", 256, low=1, high=8192),
-        width=_int(data, "width", 256, low=1, high=8192),
-        channels=_int(data, "channels", 3, low=1, high=3),
+        height=integer(data, "height", 256, low=1, high=8192),
+        width=integer(data, "width", 256, low=1, high=8192),
+        channels=integer(data, "channels", 3, low=1, high=3),
         resample=data.get("resample", "bilinear"),
         divisor=divisor,
-        offset=_float(data, "offset", 0.0),
-        alpha_background=_int(data, "alpha_background", 255, low=0, high=255),
+        offset=real(data, "offset", 0.0),
+        alpha_background=integer(data, "alpha_background", 255, low=0, high=255),
     )
 
 
@@ -186,8 +203,8 @@ def _quant(key: str, data: Any) -> QuantParams:
         raise ValueError(f"'{key}' must be an object with a 'dtype' string, got {data!r}")
     return QuantParams(
         dtype=data["dtype"],
-        scale=_float(data, "scale", 0.0, low=0.0),
-        zero_point=_int(data, "zero_point", 0, low=-(2**31), high=2**31 - 1),
+        scale=real(data, "scale", 0.0, low=0.0),
+        zero_point=integer(data, "zero_point", 0, low=-(2**31), high=2**31 - 1),
     )
 
 
@@ -203,14 +220,30 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def _read_json(archive: zipfile.ZipFile) -> Any:
+    """The metadata member parsed, inflating at most MAX_METADATA_BYTES (MetadataTooLarge past
+    that, whatever the archive declares; ValueError/RecursionError for bad JSON)."""
+    info = archive.getinfo(METADATA_FILENAME)
+    if info.file_size > MAX_METADATA_BYTES:
+        raise MetadataTooLarge(
+            f"embedded metadata is {info.file_size:,} bytes inflated, above the limit of "
+            f"{MAX_METADATA_BYTES:,}"
+        )
+    with archive.open(info) as member:
+        raw = member.read(MAX_METADATA_BYTES + 1)
+    if len(raw) > MAX_METADATA_BYTES:
+        raise MetadataTooLarge(f"embedded metadata inflates past {MAX_METADATA_BYTES:,} bytes")
+    return json.loads(raw.decode("utf-8"))
+
+
 def _split(data: bytes) -> tuple[bytes, dict[str, Any] | None]:
     """(flatbuffer bytes, metadata dict or None) of a possibly metadata-carrying model."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if METADATA_FILENAME not in archive.namelist():
                 return data, None
-            meta = json.loads(archive.read(METADATA_FILENAME).decode("utf-8"))
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError):
+            meta = _read_json(archive)
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, RecursionError):
         return data, None
     size = meta.get("model_bytes", 0) if isinstance(meta, dict) else 0
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= len(data):
@@ -255,16 +288,18 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata | None:
         with zipfile.ZipFile(path) as archive:
             if METADATA_FILENAME not in archive.namelist():
                 return None
-            meta = json.loads(archive.read(METADATA_FILENAME).decode("utf-8"))
+            meta = _read_json(archive)
     except (zipfile.BadZipFile, EOFError):
         return None
-    except ValueError as err:
+    except MetadataTooLarge as err:
+        raise ModelError(f"{path}: {err}: malformed model") from None
+    except (ValueError, RecursionError) as err:
         raise ModelError(f"{path}: embedded metadata is not valid JSON ({err})") from None
     except OSError as err:
         raise ModelError(f"{path}: cannot read model ({err.strerror or err})") from None
     try:
         metadata = ModelMetadata.from_dict(meta)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, ArithmeticError) as err:
         raise ModelError(f"{path}: embedded metadata is malformed: {err}") from None
     if not 0 < metadata.model_bytes <= size:
         raise ModelError(

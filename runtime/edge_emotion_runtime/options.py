@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import argparse
 
-from edge_emotion_runtime.backends import BACKEND_CHOICES
 from edge_emotion_runtime.bundled import MODEL_ENV
+from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
+from edge_emotion_runtime.vocab import (
+    AUTO_BACKEND,
+    BACKEND_CHOICES,
+    DETECTOR_CHOICES,
+    DetectMode,
+    choices,
+)
 
-DETECT_CHOICES = ("auto", "always", "never")
-DETECTOR_CHOICES = ("short", "full")
+DETECT_CHOICES = choices(DetectMode)
 # Far above any useful interpreter thread count; keeps a typo from spawning 100,000 threads.
 MAX_THREADS = 64
 
@@ -39,6 +45,17 @@ def bounded(low: int, high: int | None = None):  # type: ignore[no-untyped-def]
     return parse
 
 
+def confidence(text: str) -> float:
+    """An argparse type: a probability in [0.5, 1] (below 0.5 no label could be uncertain)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.5 <= value <= 1.0:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be in 0.5..1, got {text}")
+    return value
+
+
 positive_int = bounded(1)
 thread_count = bounded(1, MAX_THREADS)
 
@@ -60,14 +77,30 @@ def add_pipeline_options(
     parser.add_argument(
         "--detector",
         choices=DETECTOR_CHOICES,
-        default="short",
-        help="BlazeFace model: short (default; faces within ~2 m) or full (smaller, farther faces)",
+        default=DEFAULT_DETECTOR,
+        help="BlazeFace: fused (default: both models, faces from selfie size down to small, far "
+        "faces), short (faces within ~2 m) or full (smaller, farther faces)",
+    )
+    parser.add_argument(
+        "--no-mirror",
+        dest="mirror",
+        action="store_false",
+        default=DEFAULT_MIRROR,
+        help="classify each face once, not as the mean of it and its mirror image",
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=confidence,
+        default=None,
+        metavar="P",
+        help="label a face 'uncertain' when its label's probability is below P (0.5..1; "
+        "default: off, every face is happy or sad)",
     )
     if detect:
         parser.add_argument(
             "--detect",
             choices=DETECT_CHOICES,
-            default="auto",
+            default=DetectMode.AUTO.value,
             help="auto (default): find faces, classify the whole image only if it already is a "
             "face crop; always: detected faces only; never: the whole image (pre-cropped data)",
         )
@@ -82,7 +115,7 @@ def add_pipeline_options(
     parser.add_argument(
         "--backend",
         choices=BACKEND_CHOICES,
-        default="auto",
+        default=AUTO_BACKEND,
         help="TFLite interpreter (default: auto = litert, tflite, then tensorflow)",
     )
     parser.add_argument(

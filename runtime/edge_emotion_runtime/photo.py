@@ -17,10 +17,20 @@ import numpy as np
 from PIL import Image
 
 from edge_emotion_runtime.classifier import Classifier, ModelWarning, Prediction
-from edge_emotion_runtime.crop import FER_FRAMINGS, Framing, face_pixels, framings_from_metadata
+from edge_emotion_runtime.crop import (
+    CROP_MAX_SIDE,
+    FER_FRAMINGS,
+    SMALL_CROP_MIN_SCORE,
+    Framing,
+    face_pixels,
+    framings_from_metadata,
+)
 from edge_emotion_runtime.crop import is_face_crop as _is_face_crop
+from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
 from edge_emotion_runtime.detector import Detection, FaceDetector
 from edge_emotion_runtime.errors import ModelError, UsageError
+from edge_emotion_runtime.fusion import FusedDetector, open_detector
+from edge_emotion_runtime.labels import hedge
 from edge_emotion_runtime.preprocess import (
     MAX_PIXELS,
     PHOTO_LONG_SIDE,
@@ -30,8 +40,9 @@ from edge_emotion_runtime.preprocess import (
     original_size,
     to_rgb,
 )
+from edge_emotion_runtime.vocab import DetectMode, choices
 
-DETECT_MODES: tuple[str, ...] = ("auto", "always", "never")
+DETECT_MODES: tuple[str, ...] = choices(DetectMode)
 
 
 @dataclass(frozen=True)
@@ -127,14 +138,27 @@ class PhotoClassifier:
     def __init__(
         self,
         classifier: Classifier,
-        detector: FaceDetector | None,
+        detector: FaceDetector | FusedDetector | None,
         *,
         max_pixels: int = MAX_PIXELS,
+        mirror: bool = True,
+        min_confidence: float | None = None,
+        crop_detector: FaceDetector | None = None,
     ) -> None:
+        if min_confidence is not None and not 0.5 <= min_confidence <= 1.0:
+            raise UsageError(f"min_confidence must be in [0.5, 1], got {min_confidence!r}")
         self.classifier = classifier
         self.detector = detector
         self.max_pixels = max_pixels
-        self.framing, self.framing_recorded = self._framing(classifier, detector)
+        self.mirror = mirror
+        self.min_confidence = min_confidence
+        members = _members(detector)
+        # The `auto` rule asks the short-range model whether a small image is a face crop.
+        self.crop_detector = crop_detector or members.get("short")
+        self.framings, self.framing_recorded = self._framings(classifier, members)
+        self.framing = self.framings.get(detector.spec.name) if detector is not None else None
+        if isinstance(detector, FusedDetector):
+            self.framing = self.framings[detector.spec.primary]
         self._warned = False
 
     @classmethod
@@ -142,43 +166,56 @@ class PhotoClassifier:
         cls,
         model: str | os.PathLike[str] | None = None,
         *,
-        detector: str | None = "short",
+        detector: str | None = DEFAULT_DETECTOR,
         threads: int | None = None,
         backend: str = "auto",
         use_xnnpack: bool = True,
         quiet: bool = False,
         max_pixels: int = MAX_PIXELS,
+        mirror: bool = DEFAULT_MIRROR,
+        min_confidence: float | None = None,
     ) -> PhotoClassifier:
         """Classifier from `model` (else $EDGE_EMOTION_MODEL, else the bundled model) and the
-        bundled BlazeFace `detector` ("short", "full", or None for crops-only use)."""
+        bundled BlazeFace `detector` ("fused", "short", "full", or None for crops-only use).
+
+        `mirror`: classify each detected face as the mean of it and its mirror image.
+        `min_confidence`: faces whose probability is below it are labelled "uncertain".
+        """
         from edge_emotion_runtime.bundled import resolve_model
 
         path, _ = resolve_model(model)
         classifier = Classifier.load(
             path, threads=threads, backend=backend, use_xnnpack=use_xnnpack, quiet=quiet
         )
+        opened = {"threads": threads, "backend": backend, "use_xnnpack": use_xnnpack}
         face_detector = None
+        crop_detector = None
         if detector is not None:
-            face_detector = FaceDetector.load(
-                detector, threads=threads, backend=backend, use_xnnpack=use_xnnpack, quiet=quiet
-            )
-        return cls(classifier, face_detector, max_pixels=max_pixels)
+            face_detector = open_detector(detector, quiet=quiet, **opened)
+            if "short" not in _members(face_detector):
+                crop_detector = FaceDetector.load("short", quiet=quiet, **opened)
+        return cls(
+            classifier,
+            face_detector,
+            max_pixels=max_pixels,
+            mirror=mirror,
+            min_confidence=min_confidence,
+            crop_detector=crop_detector,
+        )
 
     @staticmethod
-    def _framing(
-        classifier: Classifier, detector: FaceDetector | None
-    ) -> tuple[Framing | None, bool]:
-        """(framing for the detector, whether the model's metadata recorded it)."""
-        if detector is None:
-            return None, False
+    def _framings(
+        classifier: Classifier, members: dict[str, FaceDetector]
+    ) -> tuple[dict[str, Framing], bool]:
+        """(framing per detector variant in use, whether the model's metadata recorded them)."""
+        if not members:
+            return {}, False
         try:
-            framings = framings_from_metadata(classifier.metadata.crop)
-        except (ValueError, KeyError, TypeError) as err:
+            recorded = framings_from_metadata(classifier.metadata.crop)
+        except (ValueError, KeyError, TypeError, OverflowError) as err:
             raise ModelError(f"{classifier.path}: malformed crop metadata ({err})") from None
-        name = detector.spec.name
-        if name in framings:
-            return framings[name], True
-        return FER_FRAMINGS[name], False
+        framings = {name: recorded.get(name, FER_FRAMINGS[name]) for name in members}
+        return framings, all(name in recorded for name in members)
 
     def analyze(self, source: Any, detect: str = "auto") -> PhotoResult:
         """Find and classify every face of a photo: a path, bytes, a PIL image or a uint8 array.
@@ -217,14 +254,41 @@ class PhotoClassifier:
         rgb = to_rgb(image, self.classifier.spec.alpha_background, path or "<image>")
         assert self.detector is not None
         detections = self.detector.detect(rgb)
+        if detect == "auto":
+            whole, score = self._is_face_crop(rgb, size, detections)
+            if whole:
+                detected = time.perf_counter()
+                face = self._classify_whole(image, size, score)
+                return _result(path, size, (face,), True, decode_ms, start, detected)
         detected = time.perf_counter()
-        if detect == "auto" and _is_face_crop(size, detections, image.size):
-            face = self._classify_whole(image, size, detections[0].score if detections else None)
-            return _result(path, size, (face,), True, decode_ms, start, detected)
         scale = (size[0] / image.width, size[1] / image.height)
         faces = [self._classify_face(rgb, d, size, scale) for d in detections]
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
         return _result(path, size, tuple(faces), False, decode_ms, start, detected)
+
+    def _is_face_crop(
+        self, rgb: Image.Image, size: tuple[int, int], detections: list[Detection]
+    ) -> tuple[bool, float | None]:
+        """(the `auto` rule's answer, the detector score to report with a whole image).
+
+        A small image is judged on the short-range detector's answer at SMALL_CROP_MIN_SCORE:
+        BlazeFace scores many of FER-2013's soft, upscaled faces below its own threshold."""
+        if max(size) > CROP_MAX_SIDE:
+            return _is_face_crop(size, detections, rgb.size), (
+                detections[0].score if detections else None
+            )
+        if self.crop_detector is None:
+            return False, None
+        found = self.crop_detector.detect(rgb, SMALL_CROP_MIN_SCORE)
+        return _is_face_crop(size, found, rgb.size), (found[0].score if found else None)
+
+    def face_input(self, rgb: Image.Image, detection: Detection) -> np.ndarray:
+        """The model input (uint8) of one detected face, cropped with the framing of the
+        detector variant that found it: what the classifier sees (before the mirror view)."""
+        framing = self.framings.get(detection.source) or self.framing
+        if framing is None:
+            raise UsageError("this PhotoClassifier was loaded without a face detector")
+        return face_pixels(rgb, detection, framing, self.classifier.spec)
 
     def decode(self, source: Any) -> Image.Image:
         """The working copy of a photo (path, bytes, PIL image or uint8 array): upright, long
@@ -244,7 +308,7 @@ class PhotoClassifier:
         self, image: Image.Image, size: tuple[int, int], score: float | None = None
     ) -> Face:
         pixels = image_to_pixels(image, self.classifier.spec)
-        return _face(self.classifier.predict(pixels), (0, 0, *size), score)
+        return self._face(self.classifier.predict(pixels), (0, 0, *size), score)
 
     def _classify_face(
         self,
@@ -253,19 +317,37 @@ class PhotoClassifier:
         size: tuple[int, int],
         scale: tuple[float, float],
     ) -> Face:
-        assert self.framing is not None and self.detector is not None
+        assert self.detector is not None
         if not self.framing_recorded and not self._warned:
             # Said once, and only when a detected face is actually cropped.
             self._warned = True
             warnings.warn(
                 f"{self.classifier.path}: no recorded face framing for the "
-                f"{self.detector.spec.name}-range detector; cropping faces as FER-2013 frames them",
+                f"{self.detector.spec.name} detector; cropping faces as FER-2013 frames them",
                 ModelWarning,
                 stacklevel=4,
             )
-        pixels = face_pixels(rgb, detection, self.framing, self.classifier.spec)
+        pixels = self.face_input(rgb, detection)
+        predict = self.classifier.predict_mirrored if self.mirror else self.classifier.predict
+        prediction = predict(pixels)
         box = detection.scaled(*scale).clipped_box(*size)
-        return _face(self.classifier.predict(pixels), box, detection.score)
+        return self._face(prediction, box, detection.score)
+
+    def _face(
+        self, prediction: Prediction, box: tuple[int, int, int, int], score: float | None
+    ) -> Face:
+        return Face(
+            box=box,
+            score=score,
+            label=hedge(prediction.label, prediction.probability, self.min_confidence),
+            probability=prediction.probability,
+            p_happy=prediction.p_happy,
+        )
+
+
+def _members(detector: FaceDetector | FusedDetector | None) -> dict[str, FaceDetector]:
+    """The single-model detectors inside `detector`, by variant name."""
+    return {} if detector is None else detector.members
 
 
 def _result(
@@ -284,13 +366,3 @@ def _result(
         classify=(end - detected) * 1000.0,
     )
     return PhotoResult(path, size[0], size[1], faces, whole, timings)
-
-
-def _face(prediction: Prediction, box: tuple[int, int, int, int], score: float | None) -> Face:
-    return Face(
-        box=box,
-        score=score,
-        label=prediction.label,
-        probability=prediction.probability,
-        p_happy=prediction.p_happy,
-    )

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edge_emotion_runtime.errors import ImageError
+from edge_emotion_runtime.files import unreadable_reason
 
 ImageSource = str | os.PathLike | bytes | Image.Image
 
@@ -132,15 +133,9 @@ def load_image(
         return _decode(source, name, max_pixels, keep)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        try:
-            if not path.exists():
-                raise ImageError(f"{name}: no such file")
-            if path.is_dir():
-                raise ImageError(f"{name}: is a directory, not an image")
-            if path.stat().st_size == 0:
-                raise ImageError(f"{name}: empty file (0 bytes)")
-        except OSError as err:
-            raise ImageError(f"{name}: cannot access file ({err.strerror or err})") from None
+        problem = unreadable_reason(path, "an image")
+        if problem:
+            raise ImageError(f"{name}: {problem}")
         fp: Any = path
     else:
         if not source:

@@ -62,6 +62,22 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def _detector(detector: Any) -> dict[str, Any]:
+    """The detector part of /v1/model: the first variant's file and input (the fused detector's
+    primary), and every variant the pipeline runs."""
+    members = detector.members
+    first = next(iter(members.values()))
+    return {
+        "name": detector.name,
+        "file": first.path.name,
+        "input_size": first.spec.input_size,
+        "variants": [
+            {"name": d.name, "file": d.path.name, "input_size": d.spec.input_size}
+            for d in members.values()
+        ],
+    }
+
+
 def describe(photo: PhotoClassifier, origin: str) -> dict[str, Any]:
     """The /v1/model document: model metadata, detector and versions (no filesystem paths)."""
     clf = photo.classifier
@@ -83,13 +99,7 @@ def describe(photo: PhotoClassifier, origin: str) -> dict[str, Any]:
             "has_metadata": clf.has_metadata,
             "metadata": meta,
         },
-        "detector": None
-        if photo.detector is None
-        else {
-            "name": photo.detector.name,
-            "file": photo.detector.path.name,
-            "input_size": photo.detector.spec.input_size,
-        },
+        "detector": None if photo.detector is None else _detector(photo.detector),
         "runtime": {
             "edge_emotion_runtime": __version__,
             "backend": clf.backend,

@@ -4,23 +4,33 @@ A sibling of `edge-emotion-run` rather than a flag of it: the server needs the `
 CLI must not. Models, detector and metadata are the CLI's (`PhotoClassifier`). Flags are parsed
 before the extra is imported, so `--help` works without it and a missing extra is one line.
 
-Exit codes: 0 stopped cleanly, 2 usage errors (missing extra, bad model or flags).
+Exit codes (`boundary`): 0 stopped cleanly (Ctrl-C or SIGTERM), 2 usage errors (missing extra,
+bad model, flags or token, address in use, unknown host, unreadable certificate), 1 an internal
+error.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import signal
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_emotion_runtime import __version__
+from edge_emotion_runtime.boundary import main_exit
 from edge_emotion_runtime.bundled import MODEL_ENV
-from edge_emotion_runtime.errors import EdgeEmotionError, UsageError
+from edge_emotion_runtime.errors import UsageError
 from edge_emotion_runtime.options import add_pipeline_options, bounded
+
+if TYPE_CHECKING:
+    import socket
+
+    from edge_emotion_runtime.serve.pool import PhotoPool
 
 TOKEN_ENV = "EDGE_EMOTION_TOKEN"
 INSTALL_HINT = (
@@ -28,6 +38,10 @@ INSTALL_HINT = (
     "(from a checkout: pip install './runtime[litert,serve]')"
 )
 MAX_WORKERS = 64
+# Upper limits of the float flags: far above any sensible value, and finite (inf, 1e400 and nan
+# would overflow where they are used, or turn a limit off without saying so).
+MAX_TIMEOUT_S = 24 * 3600.0
+MAX_BODY_BYTES = 2**30
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,12 +119,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive_float(text: str) -> float:
+    """Seconds above 0, finite and at most MAX_TIMEOUT_S."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    if not 0 < value <= MAX_TIMEOUT_S:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"must be above 0 and at most {MAX_TIMEOUT_S:g}, got {text}"
+        )
     return value
 
 
@@ -123,16 +140,16 @@ def _size(text: str) -> int:
     number = stripped.rstrip("kmib")
     unit = stripped[len(number) :]
     try:
-        value = int(float(number) * _UNITS[unit])
+        value = float(number) * _UNITS[unit]
     except (ValueError, KeyError):
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 10MB, 512kB)") from None
-    if value < 1:
+    if not math.isfinite(value) or value > MAX_BODY_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_BODY_BYTES:,} bytes (1 GiB), got {text!r}"
+        )
+    if int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {text!r}")
-    return value
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {str(message).splitlines()[0]}", file=sys.stderr)
+    return int(value)
 
 
 def _require_extra() -> None:
@@ -157,16 +174,17 @@ def lan_address() -> str | None:
 
 
 def resolve_token(flag: str | None, environ: Mapping[str, str] | None = None) -> str | None:
-    """--token, else $EDGE_EMOTION_TOKEN, else None (no token required)."""
+    """--token, else $EDGE_EMOTION_TOKEN, else None (no token required); one a client could
+    never send (non-ASCII, surrounding spaces) is a UsageError."""
+    from edge_emotion_runtime.serve.listen import check_token
+
     env = os.environ if environ is None else environ
     token = flag if flag is not None else env.get(TOKEN_ENV) or None
-    if token is not None and not token.strip():
-        raise UsageError("--token is empty")
-    return token
+    return None if token is None else check_token(token)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Parse, load the pool, serve until interrupted; returns the exit code."""
+    """Parse, bind, load the pool, serve until interrupted; returns the exit code."""
     args = _parser().parse_args(argv)
     _require_extra()
     if bool(args.certfile) != bool(args.keyfile):
@@ -181,12 +199,25 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.in_browser:
         return _serve_in_browser(args)
 
+    from edge_emotion_runtime.serve.listen import bind, check_certificate
+
+    if args.certfile:
+        check_certificate(args.certfile, args.keyfile)
+    sock = bind(args.host, args.port)
+    try:
+        return _serve(args, token, sock)
+    finally:
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, token: str | None, sock: socket.socket) -> int:
     import uvicorn
 
     from edge_emotion_runtime.bundled import resolve_model
     from edge_emotion_runtime.photo import PhotoClassifier
     from edge_emotion_runtime.serve.app import ServeConfig, create_app
     from edge_emotion_runtime.serve.pool import PhotoPool
+    from edge_emotion_runtime.serve.protocol import JsonErrorH11Protocol
 
     path, origin = resolve_model(args.model)
     pool = PhotoPool.load(
@@ -197,12 +228,41 @@ def run(argv: Sequence[str] | None = None) -> int:
             backend=args.backend,
             use_xnnpack=not args.no_xnnpack,
             quiet=True,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
         ),
         workers=args.workers,
         queue_size=args.queue,
         timeout=args.timeout,
     )
     app = create_app(pool, ServeConfig(max_body=args.max_body, token=token, model_origin=origin))
+    _announce(args, pool, origin, token)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        http=JsonErrorH11Protocol,
+        access_log=not args.no_access_log,
+        log_level="info",
+        ssl_certfile=args.certfile,
+        ssl_keyfile=args.keyfile,
+        server_header=False,
+    )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal into the handler
+    # it found: a quiet one makes a requested stop exit 0 instead of dying by the signal (143).
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.close()
+    return 0
+
+
+def _announce(args: argparse.Namespace, pool: PhotoPool, origin: str, token: str | None) -> None:
+    """The start-up lines on stderr: model, pool, address (and a warning for an open API)."""
     scheme = "https" if args.certfile else "http"
     clf = pool.primary.classifier
     print(
@@ -226,21 +286,6 @@ def run(argv: Sequence[str] | None = None) -> int:
             f"the API (set ${TOKEN_ENV})",
             file=sys.stderr,
         )
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
-    try:
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            access_log=not args.no_access_log,
-            log_level="info",
-            ssl_certfile=args.certfile,
-            ssl_keyfile=args.keyfile,
-            server_header=False,
-        )
-    finally:
-        pool.close()
-    return 0
 
 
 def _serve_in_browser(args: argparse.Namespace) -> int:
@@ -275,19 +320,8 @@ def _serve_in_browser(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: one `error:` line and an exit code for every anticipated failure."""
-    warnings.showwarning = _one_line_warning
-    try:
-        code = run(argv)
-    except EdgeEmotionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        code = err.exit_code
-    except KeyboardInterrupt:
-        code = 0
-    except OSError as err:  # e.g. a certificate file that cannot be read
-        print(f"error: {err}", file=sys.stderr)
-        code = 2
-    sys.exit(code)
+    """Console entry point: one `error:` line and an exit code for every failure (`boundary`)."""
+    main_exit(lambda: run(argv))
 
 
 if __name__ == "__main__":

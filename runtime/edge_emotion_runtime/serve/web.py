@@ -34,27 +34,37 @@ SETUP_HINT = (
 
 
 def web_config(detector: str | None = None) -> dict[str, Any]:
-    """The page's pipeline settings, read from the Python runtime's own defaults."""
+    """The page's pipeline settings, read from the Python runtime's own defaults and specs."""
+
     from edge_emotion_runtime import crop, preprocess
+    from edge_emotion_runtime.defaults import pipeline_defaults
     from edge_emotion_runtime.detector import DETECTORS
+    from edge_emotion_runtime.fusion import FUSIONS
     from edge_emotion_runtime.photo import PhotoClassifier
 
-    load_defaults = inspect.signature(PhotoClassifier.load).parameters
-    analyze_defaults = inspect.signature(PhotoClassifier.analyze).parameters
-    chosen = detector or load_defaults["detector"].default
-    if chosen not in DETECTORS:
+    defaults = pipeline_defaults()
+    chosen = detector or defaults["detector"]
+    if chosen not in DETECTORS and chosen not in FUSIONS:
         raise UsageError(f"unknown face detector {chosen!r}")
+    load_defaults = inspect.signature(PhotoClassifier.load).parameters
     return {
+        **defaults,
         "detector": chosen,
-        "detect": analyze_defaults["detect"].default,
         "max_pixels": load_defaults["max_pixels"].default,
         "photo_long_side": preprocess.PHOTO_LONG_SIDE,
         "crop_max_side": crop.CROP_MAX_SIDE,
         "crop_min_fill": crop.CROP_MIN_FILL,
+        "small_crop_min_score": crop.SMALL_CROP_MIN_SCORE,
+        "small_crop_min_fill": crop.SMALL_CROP_MIN_FILL,
         "detectors": {
-            name: {**asdict(spec), "layers": [list(layer) for layer in spec.layers]}
+            name: {
+                **asdict(spec),
+                "layers": [list(layer) for layer in spec.layers],
+                "filename": spec.filename,
+            }
             for name, spec in DETECTORS.items()
         },
+        "fusions": {name: asdict(spec) for name, spec in FUSIONS.items()},
         "fer_framings": {name: f.to_dict() for name, f in crop.FER_FRAMINGS.items()},
         "model": MODEL_FILE,
     }

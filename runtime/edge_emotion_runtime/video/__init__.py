@@ -21,56 +21,57 @@ The pieces, each usable on its own from Python:
   (`edge-emotion-video SOURCE`, and `edge-emotion-run --video SOURCE`).
 
 One module per job: `source` (and `live`, `opencv`), `tracking`, `smoothing`, `results`,
-`analyzer`, `writer`, `options`, `cli`. Every public name is importable from here.
+`analyzer`, `writer`, `options`, `cli`. Every public name is importable from here; each module
+is imported when one of its names is first used, so `edge-emotion-run --help` (which only adds
+the video options) does not load the frame loop.
 """
 
-from edge_emotion_runtime.video.analyzer import VideoAnalyzer, analyze_video
-from edge_emotion_runtime.video.cli import build_parser, main, video_main
-from edge_emotion_runtime.video.opencv import INSTALL_HINT, VideoError, import_cv2
-from edge_emotion_runtime.video.options import VideoOptions, add_video_arguments
-from edge_emotion_runtime.video.results import (
-    FrameResult,
-    TrackedFace,
-    TrackSummary,
-    VideoSummary,
-)
-from edge_emotion_runtime.video.smoothing import SMOOTHING_KINDS, Smoothing
-from edge_emotion_runtime.video.source import (
-    Frame,
-    SourceSpec,
-    VideoSource,
-    open_source,
-    parse_source,
-)
-from edge_emotion_runtime.video.tracking import Box, IouTracker, iou
-from edge_emotion_runtime.video.writer import FALLBACK_FPS, AnnotatedWriter, annotated_path
+from __future__ import annotations
 
-__all__ = [
-    "FALLBACK_FPS",
-    "INSTALL_HINT",
-    "SMOOTHING_KINDS",
-    "AnnotatedWriter",
-    "Box",
-    "Frame",
-    "FrameResult",
-    "IouTracker",
-    "Smoothing",
-    "SourceSpec",
-    "TrackSummary",
-    "TrackedFace",
-    "VideoAnalyzer",
-    "VideoError",
-    "VideoOptions",
-    "VideoSource",
-    "VideoSummary",
-    "add_video_arguments",
-    "analyze_video",
-    "annotated_path",
-    "build_parser",
-    "import_cv2",
-    "iou",
-    "main",
-    "open_source",
-    "parse_source",
-    "video_main",
-]
+import importlib
+from typing import Any
+
+# Public name -> the module of this package that defines it.
+_WHERE: dict[str, str] = {
+    "VideoAnalyzer": "analyzer",
+    "analyze_video": "analyzer",
+    "build_parser": "cli",
+    "main": "cli",
+    "video_main": "cli",
+    "INSTALL_HINT": "opencv",
+    "VideoError": "opencv",
+    "import_cv2": "opencv",
+    "VideoOptions": "options",
+    "add_video_arguments": "options",
+    "FrameResult": "results",
+    "TrackSummary": "results",
+    "TrackedFace": "results",
+    "VideoSummary": "results",
+    "SMOOTHING_KINDS": "smoothing",
+    "Smoothing": "smoothing",
+    "Frame": "source",
+    "SourceSpec": "source",
+    "VideoSource": "source",
+    "open_source": "source",
+    "parse_source": "source",
+    "Box": "tracking",
+    "IouTracker": "tracking",
+    "iou": "tracking",
+    "FALLBACK_FPS": "writer",
+    "AnnotatedWriter": "writer",
+    "annotated_path": "writer",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -9,8 +9,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
 from edge_emotion_runtime.errors import UsageError
-from edge_emotion_runtime.labels import decide, positive_from_p_happy
+from edge_emotion_runtime.labels import decide, hedge, positive_from_p_happy
 from edge_emotion_runtime.video.results import (
     FrameResult,
     TrackedFace,
@@ -60,7 +61,8 @@ class VideoAnalyzer:
         rule: `labels.decide`, the one a photo goes through."""
         meta = self._meta
         p_positive = positive_from_p_happy(p_happy, meta.labels, meta.positive_index)
-        return decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
+        label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
+        return hedge(label, probability, self.classifier.min_confidence), probability
 
     def process(self, frame: Frame) -> FrameResult:
         """Analyse one frame and advance the tracks."""
@@ -193,11 +195,13 @@ def analyze_video(
     max_frames: int | None = None,
     smoothing: Smoothing | None = None,
     detect: str = "auto",
-    detector: str = "short",
+    detector: str = DEFAULT_DETECTOR,
     threads: int | None = None,
     backend: str = "auto",
     realtime: bool = False,
     stop: threading.Event | None = None,
+    mirror: bool = DEFAULT_MIRROR,
+    min_confidence: float | None = None,
 ) -> Iterator[FrameResult]:
     """Per-frame results of a video file, camera index/device or stream URL, in one call:
 
@@ -210,7 +214,13 @@ def analyze_video(
     from edge_emotion_runtime.photo import PhotoClassifier
 
     classifier = PhotoClassifier.load(
-        model, detector=detector, threads=threads, backend=backend, quiet=True
+        model,
+        detector=detector,
+        threads=threads,
+        backend=backend,
+        quiet=True,
+        mirror=mirror,
+        min_confidence=min_confidence,
     )
     analyzer = VideoAnalyzer(classifier, smoothing=smoothing, detect=detect)
     with open_source(source, realtime=realtime) as video:

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from edge_emotion_runtime.errors import EdgeEmotionError
+from edge_emotion_runtime.boundary import (
+    error_line,
+    guard_closed_stdout,
+    guarded,
+    printable,
+    silence_stdout,
+    write_line,
+)
+from edge_emotion_runtime.errors import EdgeEmotionError, OutputError
 from edge_emotion_runtime.video.analyzer import VideoAnalyzer
 from edge_emotion_runtime.video.opencv import import_cv2
 from edge_emotion_runtime.video.options import VideoOptions, add_video_arguments
@@ -72,41 +78,14 @@ class _Stopper:
             signal.signal(sig, old)
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {str(message).splitlines()[0]}", file=sys.stderr)
-
-
 def video_main(args: argparse.Namespace | VideoOptions) -> int:
     """Run the video CLI on parsed arguments (or options); returns the exit code and never raises
-    for anticipated failures (each is one `error:` line on stderr).
+    for anticipated failures: each is one `error:` line on stderr (`boundary`).
 
     A namespace is read once by `VideoOptions.from_args`: `args.video` (SOURCE) and the options
     of `add_pipeline_options` and `add_video_arguments`, as both commands' parsers define them.
     """
-    old_showwarning = warnings.showwarning
-    warnings.showwarning = _one_line_warning
-    try:
-        return _run(args)
-    except EdgeEmotionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:  # before the frame loop (e.g. while the model loads)
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print("error: out of memory", file=sys.stderr)
-        return 1
-    except Exception as err:
-        if os.environ.get("EDGE_EMOTION_DEBUG"):
-            raise
-        text = f"{type(err).__name__}: {err}".splitlines()[0]
-        print(
-            f"error: internal error: {text} (set EDGE_EMOTION_DEBUG=1 for a traceback)",
-            file=sys.stderr,
-        )
-        return 1
-    finally:
-        warnings.showwarning = old_showwarning
+    return guarded(lambda: _run(args))
 
 
 def _run(args: argparse.Namespace | VideoOptions) -> int:
@@ -124,9 +103,14 @@ def _run(args: argparse.Namespace | VideoOptions) -> int:
             print(f"annotated: {written} ({writer.frames} frames)", file=sys.stderr)
     summary = analyzer.summary()
     try:
-        print(summary.to_text(), file=sys.stderr if options.json else sys.stdout, flush=True)
+        write_line(summary.to_text(), sys.stderr if options.json else sys.stdout)
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
+    except OutputError as err:
+        if code == 0:  # not said yet by the frame loop
+            error_line(err)
+            code = err.exit_code
+        silence_stdout()
     return code
 
 
@@ -141,6 +125,8 @@ def _load_classifier(options: VideoOptions, video: VideoSource) -> PhotoClassifi
         backend=options.backend,
         use_xnnpack=options.use_xnnpack,
         quiet=not options.verbose,
+        mirror=options.mirror,
+        min_confidence=options.min_confidence,
     )
     if options.verbose:
         print(f"model: {classifier.classifier.describe()}", file=sys.stderr)
@@ -197,9 +183,13 @@ def _analyze(
         except KeyboardInterrupt:  # a second Ctrl-C while a frame was being processed
             stopper.signal_name = stopper.signal_name or "SIGINT"
         except BrokenPipeError:  # piped into `head`: stop quietly, still finish the video
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            silence_stdout()
+        except OutputError as err:  # stdout closed or full: say so once, still finish the video
+            error_line(err)
+            silence_stdout()
+            code = err.exit_code
         except EdgeEmotionError as err:  # e.g. a camera unplugged midway
-            print(f"error: {err}", file=sys.stderr)
+            error_line(err)
             code = 1
         except BaseException:
             if writer is not None:
@@ -209,24 +199,25 @@ def _analyze(
 
 
 def _report(result: FrameResult, as_json: bool, labels: dict[int, str], out: Any) -> None:
-    """--json: every frame; text: only when a track appears or its smoothed label changes."""
+    """--json: every frame; text: only when a track appears or its smoothed label changes
+    (labels escaped: one line per change). OutputError when stdout cannot take it."""
     if as_json:
-        out.write(json.dumps(result.to_dict()) + "\n")
-        out.flush()
+        write_line(json.dumps(result.to_dict()), out)
         return
     for face in result.faces:
         before = labels.get(face.track_id)
         if before == face.label:
             continue
         labels[face.track_id] = face.label
-        change = "new" if before is None else f"{before} ->"
-        out.write(
+        change = "new" if before is None else f"{printable(before)} ->"
+        write_line(
             f"{result.timestamp:8.2f}s frame {result.index}: track {face.track_id} {change} "
-            f"{face.label} {face.probability:.2f}\n"
+            f"{printable(face.label)} {face.probability:.2f}",
+            out,
         )
-        out.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`edge-emotion-video SOURCE [options]`: console entry point; returns the exit code."""
+    guard_closed_stdout()
     return video_main(build_parser().parse_args(argv))

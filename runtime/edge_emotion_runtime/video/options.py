@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
 from edge_emotion_runtime.options import add_pipeline_options, positive_int
 from edge_emotion_runtime.video.smoothing import SMOOTHING_KINDS, Smoothing
+from edge_emotion_runtime.vocab import AUTO_BACKEND, DetectMode, SmoothingKind
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,12 @@ class VideoOptions:
 
     source: str
     model: str | None = None
-    detector: str = "short"
-    detect: str = "auto"
+    detector: str = DEFAULT_DETECTOR
+    detect: str = DetectMode.AUTO
+    mirror: bool = DEFAULT_MIRROR
+    min_confidence: float | None = None
     threads: int | None = None
-    backend: str = "auto"
+    backend: str = AUTO_BACKEND
     use_xnnpack: bool = True
     json: bool = False
     verbose: bool = False
@@ -40,6 +44,8 @@ class VideoOptions:
             model=args.model,
             detector=args.detector,
             detect=args.detect,
+            mirror=bool(args.mirror),
+            min_confidence=args.min_confidence,
             threads=args.threads,
             backend=args.backend,
             use_xnnpack=not args.no_xnnpack,
@@ -108,7 +114,7 @@ def add_video_arguments(parser: argparse.ArgumentParser, *, common: bool = True)
     parser.add_argument(
         "--smooth",
         choices=SMOOTHING_KINDS,
-        default="ema",
+        default=SmoothingKind.EMA.value,
         help="per-track smoothing of the probability (default: ema)",
     )
     parser.add_argument(

@@ -6,8 +6,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from edge_emotion_runtime.errors import UsageError
+from edge_emotion_runtime.vocab import SmoothingKind, choices
 
-SMOOTHING_KINDS: tuple[str, ...] = ("ema", "window", "none")
+SMOOTHING_KINDS: tuple[str, ...] = choices(SmoothingKind)
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Smoothing:
     with `every` N one step spans N source frames.
     """
 
-    kind: str = "ema"
+    kind: str = SmoothingKind.EMA
     alpha: float = 0.3
     window: int = 8
 
@@ -46,11 +47,11 @@ class Smoother:
 
     def update(self, p: float) -> float:
         kind = self._s.kind
-        if kind == "ema":
+        if kind == SmoothingKind.EMA:
             a = self._s.alpha
             self._value = p if self._value is None else a * p + (1.0 - a) * self._value
             return self._value
-        if kind == "window":
+        if kind == SmoothingKind.WINDOW:
             self._recent.append(p)
             return sum(self._recent) / len(self._recent)
         return p

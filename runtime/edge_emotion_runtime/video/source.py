@@ -10,10 +10,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge_emotion_runtime.errors import UsageError
+from edge_emotion_runtime.files import unreadable_reason
 from edge_emotion_runtime.video.live import LatestFrame, Prepend
 from edge_emotion_runtime.video.opencv import VideoError, import_cv2, quiet_opencv
 
@@ -235,18 +235,9 @@ def open_source(source: str | int, *, realtime: bool = False) -> VideoSource:
 
 
 def _check_file(name: str) -> None:
-    path = Path(name)
-    try:
-        if not path.exists():
-            raise VideoError(f"{name}: no such file")
-        if path.is_dir():
-            raise VideoError(f"{name}: is a directory, not a video file")
-        if path.stat().st_size == 0:
-            raise VideoError(f"{name}: empty file (0 bytes)")
-        with path.open("rb"):
-            pass
-    except OSError as err:
-        raise VideoError(f"{name}: cannot read file ({err.strerror or err})") from None
+    problem = unreadable_reason(name, "a video file")
+    if problem:
+        raise VideoError(f"{name}: {problem}")
 
 
 def _cannot_open(spec: SourceSpec) -> str:

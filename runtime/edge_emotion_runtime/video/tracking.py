@@ -5,16 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-Box = tuple[int, int, int, int]
+import numpy as np
 
+from edge_emotion_runtime.boxes import Box, centre, iou, iou_many
 
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
+__all__ = ["Box", "IouTracker", "iou"]
 
 
 class IouTracker:
@@ -41,9 +36,11 @@ class IouTracker:
     def update(self, boxes: Sequence[Box]) -> list[int]:
         """Track ids for this frame's `boxes`, in their order."""
         candidates: list[tuple[tuple[int, float], int, int]] = []
+        found = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         for t, tbox in self._boxes.items():
+            overlaps = iou_many(np.asarray(tbox, dtype=np.float64), found)
             for d, dbox in enumerate(boxes):
-                overlap = iou(tbox, dbox)
+                overlap = float(overlaps[d])
                 if overlap >= self.min_iou:
                     candidates.append(((0, -overlap), t, d))
                 elif _near(tbox, dbox):
@@ -70,13 +67,9 @@ class IouTracker:
         return [i for i in ids if i is not None]
 
 
-def _centre(box: Sequence[float]) -> tuple[float, float]:
-    return (box[0] + box[2] / 2, box[1] + box[3] / 2)
-
-
 def _distance(a: Sequence[float], b: Sequence[float]) -> float:
     """Centre distance in units of the mean face size."""
-    (ax, ay), (bx, by) = _centre(a), _centre(b)
+    (ax, ay), (bx, by) = centre(a), centre(b)
     size = max(1.0, (max(a[2], a[3]) + max(b[2], b[3])) / 2)
     return math.hypot(ax - bx, ay - by) / size
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from edge_emotion_runtime.files import link_free_name
 from edge_emotion_runtime.video.opencv import VideoError, import_cv2
 from edge_emotion_runtime.video.results import FrameResult
 from edge_emotion_runtime.video.source import Frame, SourceSpec
@@ -42,6 +43,7 @@ class AnnotatedWriter:
                 f"{wanted}: cannot create its directory ({err.strerror or err})"
             ) from None
         self.path = free_path(wanted.parent, wanted.name, protected)
+        self._protected = tuple(protected)
         suffix = self.path.suffix or ".mp4"
         self._tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{suffix}")
         self.size = size
@@ -78,12 +80,8 @@ class AnnotatedWriter:
         """Finish the file and move it into place; returns its path."""
         self._writer.release()
         try:
-            os.link(self._tmp, self.path)
-        except FileExistsError:  # taken meanwhile: pick the next free name
-            from edge_emotion_runtime.annotate import free_path
-
-            self.path = free_path(self.path.parent, self.path.name)
-            os.link(self._tmp, self.path)
+            # The name is claimed by the link; one taken meanwhile moves on to the next number.
+            self.path = link_free_name(self._tmp, self.path.parent, self.path.name, self._protected)
         finally:
             self._tmp.unlink(missing_ok=True)
         return self.path

@@ -49,11 +49,14 @@ export function facePixels(image, det, framing, spec) {
   return imageToPixels(cropFace(image, det, framing, size), spec);
 }
 
+/** crop.is_face_crop: small images by the best face's side, larger ones by one filling face. */
 export function isFaceCrop(size, detections, detectedIn, rule) {
-  const [width, height] = size;
-  if (Math.max(width, height) <= rule.crop_max_side) return true;
+  const [bw, bh] = detectedIn ?? size;
+  if (Math.max(...size) <= rule.crop_max_side) {
+    const side = rule.small_crop_min_fill * Math.max(bw, bh);
+    return detections.length > 0 && Math.max(detections[0].box[2], detections[0].box[3]) >= side;
+  }
   if (detections.length !== 1) return false;
   const [, , w, h] = detections[0].box;
-  const [bw, bh] = detectedIn ?? size;
   return w >= rule.crop_min_fill * bw && h >= rule.crop_min_fill * bh;
 }

@@ -143,7 +143,7 @@ export function weightedNms(dets, iouThreshold) {
 }
 
 /** The detections of a letterboxed model output, in source-image pixels (FaceDetector.detect). */
-export function toDetections(nmsOut, box, spec) {
+export function toDetections(nmsOut, box, spec, source = spec.name) {
   const size = f32(spec.input_size);
   const scale = f32(box.scale);
   return nmsOut.map(({ merged, score }) => {
@@ -154,7 +154,7 @@ export function toDetections(nmsOut, box, spec) {
     const h = f32(f32(merged[3] * size) / scale);
     const keypoints = [];
     for (let j = 4; j < 16; j += 2) keypoints.push([px(merged[j], box.padX), px(merged[j + 1], box.padY)]);
-    return { box: [x, y, w, h], score, keypoints };
+    return { box: [x, y, w, h], score, keypoints, source };
   });
 }
 
@@ -165,6 +165,7 @@ export function scaled(det, sx, sy) {
     box: [x * sx, y * sy, w * sx, h * sy],
     score: det.score,
     keypoints: det.keypoints.map(([px, py]) => [px * sx, py * sy]),
+    source: det.source,
   };
 }
 
@@ -175,6 +176,30 @@ export function clippedBox(det, width, height) {
   const x1 = Math.min(width, pyRound(x + w));
   const y1 = Math.min(height, pyRound(y + h));
   return [x0, y0, Math.max(0, x1 - x0), Math.max(0, y1 - y0)];
+}
+
+/** boxes.iou: intersection over union of two (x, y, w, h) boxes, in float64. */
+export function iou64(a, b) {
+  const x0 = Math.max(a[0], b[0]);
+  const y0 = Math.max(a[1], b[1]);
+  const x1 = Math.min(a[0] + a[2], b[0] + b[2]);
+  const y1 = Math.min(a[1] + a[3], b[1] + b[3]);
+  const inter = Math.max(x1 - x0, 0) * Math.max(y1 - y0, 0);
+  const union = a[2] * a[3] + b[2] * b[3] - inter;
+  return union > 0 ? inter / Math.max(union, 1e-12) : 0.0;
+}
+
+/** fusion.fuse: the faces of two detector variants, each reported once, best score first. */
+export function fuse(primary, secondary, spec) {
+  const kept = primary.filter(
+    (face) =>
+      face.score >= spec.primary_min_score ||
+      secondary.some((o) => o.score >= spec.confirm_secondary && iou64(face.box, o.box) > spec.match_iou),
+  );
+  const extra = secondary.filter(
+    (face) => face.score >= spec.secondary_min_score && !kept.some((o) => iou64(face.box, o.box) > spec.match_iou),
+  );
+  return [...kept, ...extra].sort((a, b) => b.score - a.score);
 }
 
 export { crop, makeImage };

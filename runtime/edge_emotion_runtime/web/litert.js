@@ -26,26 +26,33 @@ export async function loadRuntime(litert, vendorUrl) {
   return name;
 }
 
-/** {detect, classify} over compiled models; `litert` is the @litertjs/core module. */
+/** {detect(name, tensor), classify(data)}: one compiled model per detector variant in
+ *  `detectorBytes` ({name: bytes}) plus the emotion model. `litert` is the @litertjs/core module. */
 export async function createEngine(litert, detectorBytes, modelBytes) {
   const options = { accelerator: "wasm" };
-  const det = await litert.loadAndCompile(fixedBatch(detectorBytes), options);
+  const detectors = {};
+  for (const [name, bytes] of Object.entries(detectorBytes)) {
+    const model = await litert.loadAndCompile(fixedBatch(bytes), options);
+    const outs = model.getOutputDetails().map((d, i) => ({ i, width: d.shape[d.shape.length - 1] }));
+    detectors[name] = {
+      model,
+      shape: Array.from(model.getInputDetails()[0].shape),
+      boxesAt: outs.find((o) => o.width === 16).i,
+      scoresAt: outs.find((o) => o.width === 1).i,
+    };
+  }
   const clf = await litert.loadAndCompile(fixedBatch(modelBytes), options);
-  const detIn = det.getInputDetails()[0].shape;
-  const outs = det.getOutputDetails().map((d, i) => ({ i, width: d.shape[d.shape.length - 1] }));
-  const boxesAt = outs.find((o) => o.width === 16).i;
-  const scoresAt = outs.find((o) => o.width === 1).i;
   const clfIn = Array.from(clf.getInputDetails()[0].shape);
   const Tensor = litert.Tensor;
   return {
-    detectorInput: Array.from(detIn),
     classifierInput: clfIn,
-    async detect(tensor) {
-      const input = new Tensor(tensor, Array.from(detIn));
-      const out = await det.run(input);
+    async detect(name, tensor) {
+      const d = detectors[name];
+      const input = new Tensor(tensor, d.shape);
+      const out = await d.model.run(input);
       input.delete();
-      const boxes = out[boxesAt].toTypedArray().slice();
-      const scores = out[scoresAt].toTypedArray().slice();
+      const boxes = out[d.boxesAt].toTypedArray().slice();
+      const scores = out[d.scoresAt].toTypedArray().slice();
       for (const t of out) t.delete();
       return { boxes, scores };
     },

@@ -2,7 +2,7 @@
 // Every default comes from config.json, which `edge-emotion-serve --build-web` writes from the
 // Python runtime's own constants, so a change of default there reaches the page at the next build.
 import { dropOpaqueAlpha, exifTranspose, reduce, toRGB } from "./image.js";
-import { anchors, clippedBox, decodeBoxes, letterbox, scaled, toDetections, weightedNms } from "./detector.js";
+import { anchors, clippedBox, decodeBoxes, fuse, letterbox, scaled, toDetections, weightedNms } from "./detector.js";
 import { facePixels, imageToPixels, isFaceCrop } from "./crop.js";
 
 const now = () => performance.now();
@@ -67,17 +67,28 @@ export function faceToDict(f) {
 }
 
 export class PhotoClassifier {
-  /** engine: {detect(Float32Array) -> {boxes, scores}, classify(typed array) -> raw number}. */
+  /** engine: {detect(name, Float32Array) -> {boxes, scores}, classify(typed array) -> raw}. */
   constructor({ config, metadata, engine, detector }) {
     this.config = config;
     this.meta = metadata;
     this.engine = engine;
     this.spec = metadata.preprocess;
-    this.detectorSpec = config.detectors[detector ?? config.detector];
-    this.anchors = anchors(this.detectorSpec);
-    const framings = metadata.crop?.framings ?? {};
-    this.framing = framings[this.detectorSpec.name] ?? config.fer_framings[this.detectorSpec.name];
+    this.detectorName = detector ?? config.detector;
+    this.fusion = config.fusions[this.detectorName] ?? null;
+    this.members = this.fusion ? [this.fusion.primary, this.fusion.secondary] : [this.detectorName];
+    this.anchors = {};
+    for (const name of new Set([...this.members, "short"])) this.anchors[name] = anchors(config.detectors[name]);
+    const recorded = metadata.crop?.framings ?? {};
+    this.framings = {};
+    for (const name of Object.keys(config.detectors)) this.framings[name] = recorded[name] ?? config.fer_framings[name];
     this.happyIsPositive = metadata.labels[metadata.positive_index] === "happy";
+  }
+
+  /** The detector variants whose models the page must load (the fused pair and "short"). */
+  static modelsNeeded(config, detector) {
+    const name = detector ?? config.detector;
+    const fusion = config.fusions[name];
+    return [...new Set([...(fusion ? [fusion.primary, fusion.secondary] : [name]), "short"])];
   }
 
   /** preprocess.load_image after decoding: shrink to PHOTO_LONG_SIDE by an integer reduce, then
@@ -100,21 +111,66 @@ export class PhotoClassifier {
     return image;
   }
 
-  async detect(rgb) {
-    const spec = this.detectorSpec;
+  /** FaceDetector.detect of one variant, at its own threshold or `minScore`. */
+  async detectWith(rgb, name, minScore) {
+    let spec = this.config.detectors[name];
+    if (minScore !== undefined && minScore !== null) spec = { ...spec, min_score: minScore };
     const { tensor, box } = letterbox(rgb, spec.input_size);
-    const { boxes, scores } = await this.engine.detect(tensor);
-    const decoded = decodeBoxes(boxes, scores, this.anchors, spec);
-    return toDetections(weightedNms(decoded, spec.iou_threshold), box, spec);
+    const { boxes, scores } = await this.engine.detect(name, tensor);
+    const decoded = decodeBoxes(boxes, scores, this.anchors[name], spec);
+    return toDetections(weightedNms(decoded, spec.iou_threshold), box, spec, name);
+  }
+
+  /** The configured detector: one variant, or two fused (fusion.FusedDetector.detect). */
+  async detect(rgb) {
+    const f = this.fusion;
+    if (!f) return this.detectWith(rgb, this.detectorName);
+    const primary = await this.detectWith(rgb, f.primary, f.confirm_primary);
+    const secondary = await this.detectWith(rgb, f.secondary, Math.min(f.confirm_secondary, f.secondary_min_score));
+    return fuse(primary, secondary, f);
   }
 
   async predict(pixels) {
     const raw = await this.engine.classify(inputTensor(pixels, this.spec, this.meta.input_quantization));
     const oq = this.meta.output_quantization;
-    let p = oq && oq.scale > 0 ? (raw - oq.zero_point) * oq.scale : raw;
+    const p = oq && oq.scale > 0 ? (raw - oq.zero_point) * oq.scale : raw;
+    return this.decidePositive(p);
+  }
+
+  decidePositive(p) {
     p = p < 0 ? 0 : p > 1 ? 1 : p;
     const [label, probability] = decide(p, this.meta.labels, this.meta.threshold, this.meta.positive_index);
     return { label, probability, p_happy: this.happyIsPositive ? p : 1.0 - p };
+  }
+
+  /** Classifier.predict_mirrored: the mean P(happy) of the face and its mirror image. */
+  async predictMirrored(pixels) {
+    const first = await this.predict(pixels);
+    const { width: w, height: h, channels: c, data } = pixels;
+    const flipped = new Uint8Array(data.length);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let ch = 0; ch < c; ch++) flipped[(y * w + x) * c + ch] = data[(y * w + (w - 1 - x)) * c + ch];
+      }
+    }
+    const second = await this.predict({ ...pixels, data: flipped });
+    const pHappy = (first.p_happy + second.p_happy) / 2.0;
+    return this.decidePositive(this.happyIsPositive ? pHappy : 1.0 - pHappy);
+  }
+
+  /** The `auto` rule (PhotoClassifier._is_face_crop): [whole image?, score to report]. */
+  async isFaceCrop(rgb, size, detections) {
+    const rule = this.config;
+    if (Math.max(...size) > rule.crop_max_side) {
+      return [isFaceCrop(size, detections, [rgb.width, rgb.height], rule), detections[0]?.score ?? null];
+    }
+    const found = await this.detectWith(rgb, "short", rule.small_crop_min_score);
+    return [isFaceCrop(size, found, [rgb.width, rgb.height], rule), found[0]?.score ?? null];
+  }
+
+  hedge(label, probability) {
+    const floor = this.config.min_confidence;
+    return floor !== null && floor !== undefined && probability < floor ? "uncertain" : label;
   }
 
   /** PhotoClassifier.analyze_image: the same object as one `edge-emotion-run --json` line. */
@@ -124,29 +180,35 @@ export class PhotoClassifier {
     let faces;
     let whole = false;
     let detected = start;
+    const wholeFace = async (score) => {
+      const prediction = await this.predict(imageToPixels(image, this.spec));
+      return [{ box: [0, 0, ...size], score, ...prediction }];
+    };
     if (detect === "never") {
-      faces = [{ box: [0, 0, ...size], score: null, ...(await this.predict(imageToPixels(image, this.spec))) }];
+      faces = await wholeFace(null);
       whole = true;
     } else {
       const rgb = toRGB(image, this.spec.alpha_background);
       const detections = await this.detect(rgb);
+      let crop = [false, null];
+      if (detect === "auto") crop = await this.isFaceCrop(rgb, size, detections);
       detected = now();
-      const rule = this.config;
-      if (detect === "auto" && isFaceCrop(size, detections, [image.width, image.height], rule)) {
-        const score = detections.length ? detections[0].score : null;
-        faces = [{ box: [0, 0, ...size], score, ...(await this.predict(imageToPixels(image, this.spec))) }];
+      if (crop[0]) {
+        faces = await wholeFace(crop[1]);
         whole = true;
       } else {
         const sx = size[0] / image.width;
         const sy = size[1] / image.height;
         faces = [];
         for (const d of detections) {
-          const prediction = await this.predict(facePixels(rgb, d, this.framing, this.spec));
+          const pixels = facePixels(rgb, d, this.framings[d.source], this.spec);
+          const prediction = this.config.mirror ? await this.predictMirrored(pixels) : await this.predict(pixels);
           faces.push({ box: clippedBox(scaled(d, sx, sy), size[0], size[1]), score: d.score, ...prediction });
         }
         faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
       }
     }
+    for (const f of faces) f.label = this.hedge(f.label, f.probability);
     const end = now();
     const primary = faces[0] ?? null;
     const ms = { decode: decodeMs, detect: detected - start, classify: end - detected };

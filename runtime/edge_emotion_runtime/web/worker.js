@@ -20,11 +20,13 @@ const ready = (async () => {
   const start = performance.now();
   const config = await (await fetch(new URL("config.json", base))).json();
   const wasm = await loadRuntime(litert, new URL("vendor/litert/", base));
-  const detectorFile = config.detectors[config.detector].filename;
-  const [detector, model] = await Promise.all([bytes(detectorFile), bytes(config.model)]);
+  const names = PhotoClassifier.modelsNeeded(config);
+  const files = await Promise.all([config.model, ...names.map((n) => config.detectors[n].filename)].map(bytes));
+  const model = files[0];
   const metadata = await readMetadata(model);
   if (!metadata) throw new Error(`${config.model} has no embedded metadata; export it with edge-emotion`);
-  const engine = await createEngine(litert, detector, model);
+  const detectors = Object.fromEntries(names.map((n, i) => [n, files[i + 1]]));
+  const engine = await createEngine(litert, detectors, model);
   photo = new PhotoClassifier({ config, metadata, engine });
   return {
     wasm,

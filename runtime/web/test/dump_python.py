@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edge_emotion_runtime.crop import crop_face, face_pixels
+from edge_emotion_runtime.crop import crop_face
 from edge_emotion_runtime.detector import letterbox
 from edge_emotion_runtime.photo import PhotoClassifier
 from edge_emotion_runtime.preprocess import PHOTO_LONG_SIDE, _target, to_rgb
@@ -75,6 +75,15 @@ def raw_decode(path: Path) -> tuple[np.ndarray, int]:
     return np.asarray(image), orientation
 
 
+def _det(d) -> dict:
+    return {
+        "box": list(d.box),
+        "score": d.score,
+        "keypoints": [list(k) for k in d.keypoints],
+        "source": d.source,
+    }
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     photos = sorted(SHARED.glob("*.png")) + sorted((SHARED / "nonface").glob("*.*"))
@@ -96,22 +105,28 @@ def main(out: Path) -> None:
         raw, orientation = raw_decode(path)
         image = photo.decode(path)
         rgb = to_rgb(image, spec.alpha_background)
-        tensor, box = letterbox(rgb, photo.detector.spec.input_size)
-        interp = photo.detector._interpreter
-        interp.set_tensor(photo.detector._input_index, tensor)
-        interp.invoke()
-        raw_boxes = interp.get_tensor(photo.detector._boxes_index).copy()
-        raw_scores = interp.get_tensor(photo.detector._scores_index).copy()
-        detections = photo.detector.detect(rgb)
+        members = {}
+        for name, det in photo.detector.members.items():
+            tensor, box = letterbox(rgb, det.spec.input_size)
+            interp = det._interpreter
+            interp.set_tensor(det._input_index, tensor)
+            interp.invoke()
+            members[name] = {
+                "letterbox": dump(tensor[0]),
+                "letterbox_box": [box.scale, box.pad_x, box.pad_y],
+                "raw_boxes": dump(interp.get_tensor(det._boxes_index).copy()),
+                "raw_scores": dump(interp.get_tensor(det._scores_index).copy()),
+                # at the variant's own threshold (the stage the page's decode/NMS reproduces)
+                "detections": [_det(d) for d in det.detect(rgb)],
+            }
         faces = []
-        for d in detections:
-            pixels = face_pixels(rgb, d, photo.framing, spec)
-            crop = np.asarray(crop_face(rgb, d, photo.framing, size=max(spec.height, spec.width)))
+        for d in photo.detector.detect(rgb):
+            framing = photo.framings.get(d.source) or photo.framing
+            pixels = photo.face_input(rgb, d)
+            crop = np.asarray(crop_face(rgb, d, framing, size=max(spec.height, spec.width)))
             faces.append(
                 {
-                    "box": list(d.box),
-                    "score": d.score,
-                    "keypoints": [list(k) for k in d.keypoints],
+                    **_det(d),
                     "crop": dump(crop),
                     "pixels": dump(pixels),
                     "input": dump(photo.classifier.input_tensor(pixels)),
@@ -126,12 +141,8 @@ def main(out: Path) -> None:
                 "orientation": orientation,
                 "file_size": list(Image.open(path).size),
                 "working": dump(np.asarray(image)),
-                "original_size": list(result["width"] and (result["width"], result["height"])),
                 "rgb": dump(np.asarray(rgb)),
-                "letterbox": dump(tensor[0]),
-                "letterbox_box": [box.scale, box.pad_x, box.pad_y],
-                "raw_boxes": dump(raw_boxes),
-                "raw_scores": dump(raw_scores),
+                "members": members,
                 "detections": faces,
                 "result": result,
             }

@@ -11,6 +11,12 @@ import { PhotoClassifier, inputTensor } from "../../edge_emotion_runtime/web/pho
 import { createEngine } from "../../edge_emotion_runtime/web/litert.js";
 import { modelPaths, nodeLiteRt, pythonDump, webConfig } from "./helpers.mjs";
 
+// The stages allowed to differ, and why: LiteRT.js's WASM XNNPACK runs the sparse full-range
+// BlazeFace with float rounding of its own (largest seen 4.3e-4 in a raw output), which moves
+// fused boxes by up to ~2e-4 px; the short-range model, all pixel stages, the int8 model and the
+// whole --json object are bit-exact (asserted as 0).
+const TOLERANCE = { "detector raw outputs (full)": 0.01, "detections (fused)": 0.01 };
+
 const asImage = (arr, shape) => makeImage(shape[1], shape[0], shape.length === 3 ? shape[2] : 1, arr);
 
 function maxDiff(a, b) {
@@ -27,40 +33,48 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
   const litert = await nodeLiteRt();
   const modelBytes = new Uint8Array(readFileSync(paths.model));
   const metadata = await readMetadata(modelBytes);
-  const engine = await createEngine(litert, new Uint8Array(readFileSync(paths.detectors[config.detector])), modelBytes);
+  const names = PhotoClassifier.modelsNeeded(config);
+  const detectorBytes = Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(paths.detectors[n]))]));
+  const engine = await createEngine(litert, detectorBytes, modelBytes);
   const photo = new PhotoClassifier({ config, metadata, engine });
-  const spec = photo.detectorSpec;
-  const anchorXY = anchors(spec);
   const worst = {};
   const note = (stage, d) => (worst[stage] = Math.max(worst[stage] ?? 0, d));
+  const sameDetections = (stage, got, want, name) => {
+    assert.equal(got.length, want.length, `${name}: ${stage} count`);
+    want.forEach((pd, i) => {
+      const d = got[i];
+      assert.equal(d.source, pd.source, `${name}: ${stage} source`);
+      note(stage, Math.max(maxDiff(d.box, pd.box), Math.abs(d.score - pd.score), maxDiff(d.keypoints.flat(), pd.keypoints.flat())));
+    });
+  };
   const images = dump.manifest.images;
   assert.ok(images.length >= 20, `only ${images.length} images`);
   for (const rec of images) {
     const raw = asImage(dump.load(rec.raw), rec.raw.shape);
     const working = photo.workingCopy(raw, rec.orientation, rec.file_size);
-    const pyWorking = dump.load(rec.working);
-    note("decode (working copy)", maxDiff(working.channels === rec.working.shape[2] || rec.working.shape.length === 2 ? working.data : working.data, pyWorking));
+    note("decode (working copy)", maxDiff(working.data, dump.load(rec.working)));
     const rgb = asImage(dump.load(rec.rgb), rec.rgb.shape);
-    const { tensor, box } = letterbox(rgb, spec.input_size);
-    note("letterbox", maxDiff(tensor, dump.load(rec.letterbox)));
-    assert.deepEqual([box.scale, box.padX, box.padY], rec.letterbox_box, rec.name);
-    const out = await engine.detect(dump.load(rec.letterbox));
-    note("detector raw boxes", maxDiff(out.boxes, dump.load(rec.raw_boxes)));
-    note("detector raw scores", maxDiff(out.scores, dump.load(rec.raw_scores)));
-    const decoded = decodeBoxes(dump.load(rec.raw_boxes), dump.load(rec.raw_scores), anchorXY, spec);
-    const dets = toDetections(weightedNms(decoded, spec.iou_threshold), box, spec);
-    assert.equal(dets.length, rec.detections.length, `${rec.name}: face count`);
-    rec.detections.forEach((pd, i) => {
-      const d = dets[i];
-      note("detections (box, score, keypoints)", Math.max(maxDiff(d.box, pd.box), Math.abs(d.score - pd.score), maxDiff(d.keypoints.flat(), pd.keypoints.flat())));
-      const pyDet = { box: pd.box, score: pd.score, keypoints: pd.keypoints };
-      const crop = cropFace(rgb, pyDet, photo.framing, Math.max(photo.spec.height, photo.spec.width));
+    for (const [name, m] of Object.entries(rec.members)) {
+      const spec = config.detectors[name];
+      const { tensor, box } = letterbox(rgb, spec.input_size);
+      note(`letterbox (${name})`, maxDiff(tensor, dump.load(m.letterbox)));
+      assert.deepEqual([box.scale, box.padX, box.padY], m.letterbox_box, rec.name);
+      const out = await engine.detect(name, dump.load(m.letterbox));
+      note(`detector raw outputs (${name})`, Math.max(maxDiff(out.boxes, dump.load(m.raw_boxes)), maxDiff(out.scores, dump.load(m.raw_scores))));
+      const decoded = decodeBoxes(dump.load(m.raw_boxes), dump.load(m.raw_scores), anchors(spec), spec);
+      const dets = toDetections(weightedNms(decoded, spec.iou_threshold), box, spec, name);
+      sameDetections(`decode + weighted NMS (${name})`, dets, m.detections, rec.name);
+    }
+    sameDetections("detections (fused)", await photo.detect(rgb), rec.detections, rec.name);
+    for (const pd of rec.detections) {
+      const framing = photo.framings[pd.source];
+      const crop = cropFace(rgb, pd, framing, Math.max(photo.spec.height, photo.spec.width));
       note("face crop (eye-levelled)", maxDiff(crop.data, dump.load(pd.crop)));
-      const pixels = facePixels(rgb, pyDet, photo.framing, photo.spec);
+      const pixels = facePixels(rgb, pd, framing, photo.spec);
       note("face pixels (resize)", maxDiff(pixels.data, dump.load(pd.pixels)));
       const input = inputTensor(asImage(dump.load(pd.pixels), pd.pixels.shape), photo.spec, metadata.input_quantization);
       note("int8 input", maxDiff(input, dump.load(pd.input)));
-    });
+    }
     const result = await photo.analyzeImage(working, { path: rec.path });
     const strip = (r) => ({ ...r, ms: null });
     try {
@@ -72,5 +86,5 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
     }
   }
   t.diagnostic(`${images.length} images; largest difference per stage: ${JSON.stringify(worst)}`);
-  for (const [stage, d] of Object.entries(worst)) assert.equal(d, 0, `${stage} differs by ${d}`);
+  for (const [stage, d] of Object.entries(worst)) assert.ok(d <= (TOLERANCE[stage] ?? 0), `${stage} differs by ${d}`);
 });

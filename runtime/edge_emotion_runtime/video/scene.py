@@ -1,8 +1,12 @@
-"""A synthetic video scene from two real photographs, for the video tests and benchmark.
+"""A synthetic video scene from two face photographs: a clip whose content is known frame by
+frame, to try or measure the video pipeline without a camera.
 
-Device-side only (numpy, Pillow, and OpenCV through the runtime): it is imported by
-tests/test_runtime_video.py, which scripts/test-aarch64.sh runs with just the device runtime
-installed, and by benchmarks/video_fps.py.
+The video tests build their clip with it, and `benchmarks/video_fps.py` its videos: it is here,
+in the device runtime, because scripts/test-aarch64.sh runs tests/test_runtime_video.py with only
+the runtime installed, and packaged benchmark code does not import from tests/. numpy, Pillow and
+OpenCV (the `video` extra) are imported only when a scene is written. The photographs are the
+caller's: `FACES` names the two files expected in `photos` (the committed face crops in
+tests/fixtures/photos, see its README).
 """
 
 from __future__ import annotations
@@ -12,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Square crops around the face of ../shared/photos/astronaut.png and camera.png, committed so
-# the tests and the benchmark work from a fresh clone (see tests/fixtures/photos/README.md).
-PHOTOS = Path(__file__).resolve().parent / "fixtures" / "photos"
+# Square crops around the face of ../shared/photos/astronaut.png and camera.png, committed in
+# tests/fixtures/photos so the tests and the benchmark work from a fresh clone.
 FACES = {"astronaut": "astronaut-face-260.jpg", "camera": "camera-face-200.jpg"}
 
 
@@ -66,18 +69,18 @@ def _background(width: int, height: int) -> Any:
 
 def write_scene_video(
     path: str | os.PathLike[str],
+    photos: Path,
     *,
     frames: int = 40,
     width: int = 640,
     height: int = 480,
     fps: float = 20.0,
-    photos: Path = PHOTOS,
 ) -> list[SceneFrame]:
     """Write the scene as an mp4v .mp4 with OpenCV; returns what each frame shows."""
     import numpy as np
     from PIL import Image
 
-    from edge_emotion_runtime.video import import_cv2
+    from edge_emotion_runtime.video.opencv import import_cv2
 
     cv2 = import_cv2()  # the runtime's way: FFmpeg's own stderr logging stays off
     cut = {name: Image.open(photos / file).convert("RGB") for name, file in FACES.items()}

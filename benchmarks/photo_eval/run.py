@@ -1,0 +1,150 @@
+"""Analyse every photo of a `PhotoSet` with a `PhotoClassifier`: one `PhotoRecord` each.
+
+Photos are decoded on a thread pool a few ahead of the interpreters (Pillow's decoders release
+the GIL), as `edge-emotion-run` does. A file that cannot be decoded or analysed is skipped with
+its reason, never the end of the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from edge_emotion.benchmarks.photo_eval.dataset import LabelledPhoto, PhotoSet
+
+STAGES: tuple[str, ...] = ("decode", "detect", "classify", "total")
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """What the pipeline said about one photo; the prediction is its primary (largest) face."""
+
+    path: str
+    truth: str
+    predicted: str | None  # the primary face's label (e.g. "uncertain"), None: no face
+    probability: float | None  # of `predicted`
+    p_happy: float | None
+    n_faces: int
+    box: tuple[int, int, int, int] | None  # primary face (x, y, w, h), original pixels
+    score: float | None  # detector score of the primary face
+    whole_image: bool
+    width: int
+    height: int
+    ms: Mapping[str, float]
+
+    @property
+    def face_side(self) -> int | None:
+        """The primary face box's longer side, in original pixels."""
+        return max(self.box[2], self.box[3]) if self.box else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "truth": self.truth,
+            "predicted": self.predicted,
+            "probability": _round(self.probability),
+            "p_happy": _round(self.p_happy),
+            "n_faces": self.n_faces,
+            "box": list(self.box) if self.box else None,
+            "score": _round(self.score, 4),
+            "whole_image": self.whole_image,
+            "width": self.width,
+            "height": self.height,
+            "ms": {k: round(v, 3) for k, v in self.ms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    records: tuple[PhotoRecord, ...]
+    skipped: tuple[Skipped, ...]
+    seconds: float  # wall time of the whole pass
+
+
+def evaluate(
+    photos: Any,
+    photo_set: PhotoSet,
+    analyze: Mapping[str, Any],
+    decode_threads: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> Evaluation:
+    """Run `photos.analyze_image(image, path, **analyze)` on every photo of the set."""
+    start = time.perf_counter()
+    records: list[PhotoRecord] = []
+    skipped: list[Skipped] = []
+    total = len(photo_set.photos)
+    for done, (item, decoded) in enumerate(_decode_ahead(photos, photo_set, decode_threads), 1):
+        try:
+            image, decode_ms = decoded.result()
+            result = photos.analyze_image(image, str(item.path), decode_ms=decode_ms, **analyze)
+        except Exception as err:  # any bad file (ImageError or a decoder's own): skip, count
+            skipped.append(Skipped(item.name, _reason(err, item)))
+            continue
+        records.append(record(item, result))
+        if progress is not None:
+            progress(done, total)
+    return Evaluation(tuple(records), tuple(skipped), time.perf_counter() - start)
+
+
+def record(item: LabelledPhoto, result: Any) -> PhotoRecord:
+    """A `PhotoResult` reduced to what the evaluation scores."""
+    face = result.primary
+    return PhotoRecord(
+        path=item.name,
+        truth=item.truth,
+        predicted=face.label if face else None,
+        probability=face.probability if face else None,
+        p_happy=face.p_happy if face else None,
+        n_faces=len(result.faces),
+        box=tuple(face.box) if face else None,
+        score=face.score if face else None,
+        whole_image=result.whole_image,
+        width=result.width,
+        height=result.height,
+        ms=result.timings.to_dict(),
+    )
+
+
+def _decode_ahead(
+    photos: Any, photo_set: PhotoSet, threads: int
+) -> Iterator[tuple[LabelledPhoto, Future[tuple[Any, float]]]]:
+    """(photo, future of (working copy, decode ms)) in order; at most 2 x threads in memory."""
+
+    def decode(item: LabelledPhoto) -> tuple[Any, float]:
+        began = time.perf_counter()
+        image = photos.decode(item.path)
+        return image, (time.perf_counter() - began) * 1000.0
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque[tuple[LabelledPhoto, Future[tuple[Any, float]]]] = deque()
+        queue = iter(photo_set.photos)
+        for item in queue:
+            pending.append((item, pool.submit(decode, item)))
+            if len(pending) >= 2 * threads:
+                break
+        while pending:
+            yield pending.popleft()
+            for item in queue:
+                pending.append((item, pool.submit(decode, item)))
+                break
+
+
+def _reason(err: Exception, item: LabelledPhoto) -> str:
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    # Runtime errors already name the file; say what went wrong without repeating the path.
+    prefix = f"{item.path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else f"{type(err).__name__}: {text}"
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)

@@ -1,0 +1,33 @@
+"""Box maths on (x, y, w, h) boxes, written once: the detector's non-maximum suppression and the
+video tracker both measure overlap with `iou_many`, and a face's centre is `centre`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# (x, y, w, h) in whole pixels, as faces are reported.
+Box = tuple[int, int, int, int]
+
+
+def centre(box: Sequence[float]) -> tuple[float, float]:
+    """The centre (x, y) of an (x, y, w, h) box."""
+    return (box[0] + box[2] / 2, box[1] + box[3] / 2)
+
+
+def iou_many(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection over union of one (x, y, w, h) box with each row of `others` (N, >= 4);
+    0 where the union is empty."""
+    x0 = np.maximum(box[0], others[:, 0])
+    y0 = np.maximum(box[1], others[:, 1])
+    x1 = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
+    y1 = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    union = box[2] * box[3] + others[:, 2] * others[:, 3] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    return float(iou_many(np.asarray(a, dtype=np.float64), np.asarray([b], dtype=np.float64))[0])
