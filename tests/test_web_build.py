@@ -32,6 +32,8 @@ def test_web_config_takes_every_default_from_the_python_runtime() -> None:
     assert config["fer_framings"]["short"] == crop.FER_FRAMINGS["short"].to_dict()
     assert config["detectors"]["short"]["layers"] == [[8, 2], [16, 6]]
     assert web.web_config("full")["detector"] == "full"
+    overridden = web.web_config(mirror=False, min_confidence=0.7)
+    assert (overridden["mirror"], overridden["min_confidence"]) == (False, 0.7)
     with pytest.raises(UsageError):
         web.web_config("medium")
 
@@ -46,12 +48,13 @@ def test_build_refuses_without_the_vendored_litert(
 
 @pytest.mark.skipif(not VENDORED, reason="LiteRT.js not vendored: run scripts/setup-web.sh")
 def test_build_writes_the_app_models_config_and_licences(tmp_path: Path) -> None:
-    out = web.build(tmp_path / "site", detector="full")
+    out = web.build(tmp_path / "site", detector="full", min_confidence=0.8)
     names = {p.name for p in out.iterdir()}
     assert {*web.APP_FILES, *web.PIPELINE_FILES, "config.json", "model.tflite"} <= names
     assert {"face_detection_short_range.tflite", "face_detection_full_range_sparse.tflite"} <= names
     assert {"LICENSES.md", "LICENSE", "LICENSE-mediapipe"} <= names
-    assert json.loads((out / "config.json").read_text())["detector"] == "full"
+    config = json.loads((out / "config.json").read_text())
+    assert (config["detector"], config["min_confidence"]) == ("full", 0.8)
     vendor = {p.name for p in (out / "vendor" / "litert").iterdir()}
     assert {"index.js", "wasm-utils.js", "litert_wasm_internal.wasm"} <= vendor
     assert "@litertjs/core 2.5.3" in (out / "LICENSES.md").read_text()

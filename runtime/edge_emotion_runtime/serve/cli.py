@@ -193,7 +193,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.build_web:
         from edge_emotion_runtime.serve.web import build
 
-        out = build(args.build_web, args.model, args.detector)
+        out = build(
+            args.build_web,
+            args.model,
+            args.detector,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
+        )
         print(f"edge-emotion-serve: in-browser app written to {out}", file=sys.stderr)
         return 0
     if args.in_browser:
@@ -298,7 +304,13 @@ def _serve_in_browser(args: argparse.Namespace) -> int:
     from edge_emotion_runtime.serve.web_app import create_web_app
 
     with tempfile.TemporaryDirectory(prefix="edge-emotion-web-") as folder:
-        build(folder, args.model, args.detector)
+        build(
+            folder,
+            args.model,
+            args.detector,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
+        )
         scheme = "https" if args.certfile else "http"
         print(
             f"edge-emotion-serve: in-browser app (inference in the page); "

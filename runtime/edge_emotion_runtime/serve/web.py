@@ -33,8 +33,11 @@ SETUP_HINT = (
 )
 
 
-def web_config(detector: str | None = None) -> dict[str, Any]:
-    """The page's pipeline settings, read from the Python runtime's own defaults and specs."""
+def web_config(
+    detector: str | None = None, mirror: bool | None = None, min_confidence: float | None = None
+) -> dict[str, Any]:
+    """The page's pipeline settings, read from the Python runtime's own defaults and specs;
+    `detector`, `mirror` and `min_confidence` override the defaults when given."""
 
     from edge_emotion_runtime import crop, preprocess
     from edge_emotion_runtime.defaults import pipeline_defaults
@@ -47,9 +50,13 @@ def web_config(detector: str | None = None) -> dict[str, Any]:
     if chosen not in DETECTORS and chosen not in FUSIONS:
         raise UsageError(f"unknown face detector {chosen!r}")
     load_defaults = inspect.signature(PhotoClassifier.load).parameters
+    if min_confidence is not None and not 0.5 <= min_confidence <= 1.0:
+        raise UsageError(f"min_confidence must be in [0.5, 1], got {min_confidence!r}")
     return {
         **defaults,
         "detector": chosen,
+        "mirror": defaults["mirror"] if mirror is None else mirror,
+        "min_confidence": defaults["min_confidence"] if min_confidence is None else min_confidence,
         "max_pixels": load_defaults["max_pixels"].default,
         "photo_long_side": preprocess.PHOTO_LONG_SIDE,
         "crop_max_side": crop.CROP_MAX_SIDE,
@@ -75,14 +82,20 @@ def check_vendor() -> None:
         raise UsageError(SETUP_HINT)
 
 
-def build(out: str | Path, model: str | Path | None = None, detector: str | None = None) -> Path:
-    """Write the app (pages, pipeline, LiteRT.js, the models, config.json, licences) to `out`."""
+def build(
+    out: str | Path,
+    model: str | Path | None = None,
+    detector: str | None = None,
+    **overrides: Any,
+) -> Path:
+    """Write the app (pages, pipeline, LiteRT.js, the models, config.json, licences) to `out`;
+    `overrides` (mirror, min_confidence) go to `web_config`."""
     from edge_emotion_runtime import bundled
     from edge_emotion_runtime.classifier import Classifier
     from edge_emotion_runtime.detector import DETECTORS
 
     check_vendor()
-    config = web_config(detector)
+    config = web_config(detector, **overrides)
     path, _ = bundled.resolve_model(model)
     Classifier.load(path, quiet=True)  # refuse a model the runtime itself would refuse
     out = Path(out)

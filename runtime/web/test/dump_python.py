@@ -90,6 +90,9 @@ def main(out: Path) -> None:
     photos = [p for p in photos if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
     photos += generated(out / "images")
     photo = PhotoClassifier.load(quiet=True)
+    # The options a build can set (edge-emotion-serve --build-web --no-mirror --min-confidence).
+    VARIANT = {"mirror": False, "min_confidence": 0.95}
+    variant = PhotoClassifier.load(quiet=True, **VARIANT)
     spec = photo.classifier.spec
     records = []
     counter = [0]
@@ -145,6 +148,8 @@ def main(out: Path) -> None:
                 "members": members,
                 "detections": faces,
                 "result": result,
+                "variant": VARIANT,
+                "variant_result": variant.analyze(path).to_dict(),
             }
         )
     (out / "manifest.json").write_text(json.dumps({"images": records}, indent=1))

@@ -75,6 +75,15 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
       const input = inputTensor(asImage(dump.load(pd.pixels), pd.pixels.shape), photo.spec, metadata.input_quantization);
       note("int8 input", maxDiff(input, dump.load(pd.input)));
     }
+    const variant = new PhotoClassifier({ config: { ...config, ...rec.variant }, metadata, engine });
+    const other = await variant.analyzeImage(working, { path: rec.path });
+    try {
+      assert.deepEqual({ ...other, ms: null }, { ...rec.variant_result, ms: null }, rec.name);
+      note("end to end, --no-mirror --min-confidence 0.95", 0);
+    } catch (err) {
+      note("end to end, --no-mirror --min-confidence 0.95", 1);
+      t.diagnostic(`${rec.name} (variant): ${err.message.slice(0, 600)}`);
+    }
     const result = await photo.analyzeImage(working, { path: rec.path });
     const strip = (r) => ({ ...r, ms: null });
     try {
