@@ -17,9 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from edge_emotion.benchmarks.plan import Interpreter
+from edge_emotion.benchmarks.plan import Group, Interpreter
 from edge_emotion.benchmarks.types import ColdRun, ColdStart
+
+if TYPE_CHECKING:
+    from edge_emotion.benchmarks.rows import EvalSet
 
 
 def _env(interpreter: Interpreter) -> dict[str, str]:
@@ -152,3 +158,47 @@ def measure(command: list[str], interpreter: Interpreter, repeats: int) -> ColdS
         peak_rss_mb=max(r.peak_rss_mb for r in ok),
         first_line=ok[0].first_line,
     )
+
+
+def measure_cold_starts(
+    groups: list[tuple[Group, EvalSet, str]],
+    raw: dict[str, dict[str, Any]],
+    repeats: int,
+    progress: Callable[[str], None],
+) -> dict[str, ColdStart]:
+    """Fresh-process starts of every measured row: (group, its run's eval set, spec JSON)."""
+    cold: dict[str, ColdStart] = {}
+    todo = [
+        (g, r, evalset, spec_json)
+        for g, evalset, spec_json in groups
+        for r in g.rows
+        if r.skip_reason is None and raw.get(r.id, {}).get("status") == "ok"
+    ]
+    keras_done: dict[str, ColdStart] = {}  # model path -> result (direct and predict share)
+    for i, (group, row, evalset, spec_json) in enumerate(todo, 1):
+        if row.kind.startswith("keras"):
+            if row.model_path not in keras_done:
+                command = keras_command(group.interpreter, row.model_path, evalset.image, spec_json)
+                keras_done[row.model_path] = measure(command, group.interpreter, repeats)
+            cold[row.id] = replace(
+                keras_done[row.model_path], note="load model + model(x) on one image"
+            )
+        else:
+            command = tflite_command(
+                group.interpreter,
+                row.model_path,
+                row.backend,
+                row.threads,
+                row.xnnpack,
+                evalset.image,
+            )
+            cold[row.id] = measure(command, group.interpreter, repeats)
+        result = cold[row.id]
+        shown = (
+            f"{result.wall_ms_median:.0f} ms, peak RSS {result.peak_rss_mb:.0f} MB"
+            if result.status == "ok"
+            else f"failed: {result.reason}"
+        )
+        name = f"{row.run}: " if row.id != row.key else ""
+        progress(f"benchmark: cold start [{i}/{len(todo)}] {name}{row.label}: {shown}")
+    return cold

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ import numpy as np
 from PIL import Image
 
 from edge_emotion.benchmarks import coldstart, photos, plan, sysinfo
+from edge_emotion.benchmarks.coldstart import measure_cold_starts
+from edge_emotion.benchmarks.rows import EvalSet, assemble
 from edge_emotion.benchmarks.stats import summarize
 from edge_emotion.benchmarks.types import (
     BenchmarkDoc,
@@ -31,21 +33,16 @@ from edge_emotion.benchmarks.types import (
     EvalInfo,
     ExportSummary,
     LoadAverage,
-    Metrics,
     PhotoInfo,
-    PhotoTimes,
-    Ratios,
     Row,
     RunInfo,
     Settings,
     WorkerEnv,
 )
 from edge_emotion.errors import UsageError
-from edge_emotion.export.types import ExportMode
 from edge_emotion.rundir import RunDir
 from edge_emotion.vocab import RowKind
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD
-from edge_emotion_runtime.metadata import read_metadata
 from edge_emotion_runtime.vocab import BackendName
 
 SCHEMA_VERSION = 1
@@ -94,14 +91,6 @@ def _stderr(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- evaluation data
-@dataclass(frozen=True)
-class EvalSet:
-    pixels: np.ndarray
-    labels: np.ndarray
-    image: str  # one image file for the cold-start processes
-    info: EvalInfo
-
-
 def load_eval(run: RunDir, data: Path | None, max_eval: int | None, workdir: Path) -> EvalSet:
     """The run's test split (or every image of --data), optionally a seeded random subset."""
     from edge_emotion.training.dataset import load_folder, load_split
@@ -220,204 +209,6 @@ def run_group(
     return results
 
 
-# --------------------------------------------------------------------------- assembling rows
-# A worker's JSON line for a row is that row's JSON, plus these: the row's id, and what the runner
-# turns into figures of its own (the raw probabilities, the photo pipeline's times).
-_NOT_ROW_KEYS = ("row", "probs", "photo")
-
-
-def _metrics(
-    labels: np.ndarray, probs: np.ndarray, threshold: float, names: tuple[str, ...]
-) -> Metrics:
-    from edge_emotion.training.metrics import binary_metrics
-
-    return Metrics.from_dict(binary_metrics(labels, probs, threshold, names))
-
-
-def _file_facts(row: plan.RowSpec) -> tuple[int | None, str | None]:
-    """The model file's size and, for a .tflite, the validation status in its metadata."""
-    path = Path(row.model_path)
-    if not path.is_file():
-        return None, None
-    status = None
-    if row.kind == RowKind.TFLITE:
-        try:
-            meta = read_metadata(path)
-        except Exception:
-            meta = None
-        status = meta.validation_status if meta else "no metadata"
-    return path.stat().st_size, status
-
-
-def _photo(reported: dict[str, Any]) -> PhotoTimes:
-    """The worker's photo-pipeline times with their medians per stage."""
-    p50 = {stage: float(np.median(ms)) for stage, ms in reported["ms"].items()}
-    return PhotoTimes.from_dict({**reported, "p50_ms": p50})
-
-
-def _row(spec: plan.RowSpec, got: dict[str, Any] | None, cold: ColdStart | None) -> Row:
-    """A row from its spec and what its worker reported (None: never measured)."""
-    file_bytes, validation = _file_facts(spec)
-    facts = {"file_bytes": file_bytes, "validation_status": validation}
-    if spec.skip_reason is not None:
-        return Row.of(spec, status="skipped", reason=spec.skip_reason, **facts)
-    if got is None:
-        return Row.of(spec, status="failed", reason="not measured", **facts)
-    reported = {k: v for k, v in got.items() if k not in _NOT_ROW_KEYS}
-    if not reported.get("reason"):
-        reported.pop("reason", None)
-    row = replace(Row.from_dict({**spec.to_dict(), **facts, **reported}), cold_start=cold)
-    if row.status != "ok":
-        return row
-    assert row.latencies_ms is not None
-    return replace(
-        row,
-        latency=summarize(row.latencies_ms),
-        photo=_photo(got["photo"]) if "photo" in got else None,
-    )
-
-
-def assemble(
-    groups: list[plan.Group],
-    raw: dict[str, dict[str, Any]],
-    cold: dict[str, ColdStart],
-    evalset: EvalSet,
-    threshold: float,
-    names: tuple[str, ...],
-) -> list[Row]:
-    """One row per spec with every raw figure, stats, metrics, agreement and ratios."""
-    specs = [row for group in groups for row in group.rows]
-    probs: dict[str, np.ndarray] = {}
-    rows: dict[str, Row] = {}
-    for spec in specs:
-        got = raw.get(spec.id)
-        row = _row(spec, got, cold.get(spec.id))
-        if row.status == "ok" and got is not None and "probs" in got:
-            probs[spec.id] = np.asarray(got["probs"], dtype=np.float64)
-            row = replace(
-                row,
-                metrics=_metrics(evalset.labels, probs[spec.id], threshold, names),
-                eval_n=len(probs[spec.id]),
-            )
-        rows[spec.id] = row
-
-    reference_id = next((s.id for s in specs if s.kind == RowKind.KERAS_DIRECT), "")
-    reference = probs.get(reference_id)
-    for spec in specs:
-        if spec.id in probs and reference is not None and len(reference) == len(probs[spec.id]):
-            p = probs[spec.id]
-            same = (p > threshold) == (reference > threshold)
-            rows[spec.id] = replace(
-                rows[spec.id],
-                agreement_with_keras=float(same.mean()) if len(p) else None,
-                disagreements_with_keras=int((~same).sum()),
-                max_abs_prob_diff_vs_keras=float(np.abs(p - reference).max()) if len(p) else None,
-            )
-    for spec in specs:  # rows that reuse another row's evaluation (other thread counts)
-        row = rows[spec.id]
-        source = rows.get(spec.metrics_from or "")
-        if row.status == "ok" and row.metrics is None and source and source.metrics:
-            rows[spec.id] = replace(
-                row,
-                metrics=source.metrics,
-                eval_n=source.eval_n,
-                agreement_with_keras=source.agreement_with_keras,
-                disagreements_with_keras=source.disagreements_with_keras,
-                max_abs_prob_diff_vs_keras=source.max_abs_prob_diff_vs_keras,
-            )
-    return add_ratios(list(rows.values()))
-
-
-def add_ratios(rows: list[Row]) -> list[Row]:
-    """The rows with ratios against fair baselines: speed against the compiled Keras call (eager
-    `model(x)` pays Python dispatch per layer, which flatters small models), size against the
-    run's float32 .tflite (`model.keras` also stores the optimizer state)."""
-    ok = [r for r in rows if r.status == "ok"]
-    eager = next((r for r in ok if r.kind == RowKind.KERAS_DIRECT), None)
-    base = next((r for r in ok if r.kind == RowKind.KERAS_COMPILED), eager)
-    if base is None:
-        return rows
-    f32 = next(
-        (r for r in rows if r.kind == RowKind.TFLITE and r.variant == ExportMode.FLOAT32), None
-    )
-    f32_bytes = f32.file_bytes if f32 else None
-    return [
-        replace(r, ratios=_ratios(r, base, eager, f32_bytes)) if r.status == "ok" else r
-        for r in rows
-    ]
-
-
-def _ratios(row: Row, base: Row, eager: Row | None, f32_bytes: int | None) -> Ratios:
-    assert row.latency is not None and base.latency is not None
-    p50 = row.latency.p50_ms
-    bc, rc = base.cold_start, row.cold_start
-    colds = bc and rc and bc.status == "ok" and rc.status == "ok"
-    return Ratios(
-        baseline=base.kind,
-        speedup_p50=base.latency.p50_ms / p50,
-        speedup_mean=base.latency.mean_ms / row.latency.mean_ms,
-        speedup_p50_vs_eager=eager.latency.p50_ms / p50 if eager and eager.latency else None,
-        wrapper_overhead_p50=p50 / float(np.median(row.bare_latencies_ms))
-        if row.bare_latencies_ms
-        else None,
-        size_ratio=row.file_bytes / f32_bytes
-        if f32_bytes and row.file_bytes and row.kind == RowKind.TFLITE
-        else None,
-        accuracy_delta=row.metrics.accuracy - base.metrics.accuracy
-        if base.metrics and row.metrics
-        else None,
-        cold_start_speedup=bc.wall_ms_median / rc.wall_ms_median if colds else None,
-        peak_rss_ratio=rc.peak_rss_mb / bc.peak_rss_mb if colds else None,
-    )
-
-
-# --------------------------------------------------------------------------- cold starts
-def measure_cold_starts(
-    groups: list[tuple[plan.Group, EvalSet, str]],
-    raw: dict[str, dict[str, Any]],
-    repeats: int,
-    progress: Progress,
-) -> dict[str, ColdStart]:
-    """Fresh-process starts of every measured row: (group, its run's eval set, spec JSON)."""
-    cold: dict[str, ColdStart] = {}
-    todo = [
-        (g, r, evalset, spec_json)
-        for g, evalset, spec_json in groups
-        for r in g.rows
-        if r.skip_reason is None and raw.get(r.id, {}).get("status") == "ok"
-    ]
-    keras_done: dict[str, ColdStart] = {}  # model path -> result (direct and predict share)
-    for i, (group, row, evalset, spec_json) in enumerate(todo, 1):
-        if row.kind.startswith("keras"):
-            if row.model_path not in keras_done:
-                command = coldstart.keras_command(
-                    group.interpreter, row.model_path, evalset.image, spec_json
-                )
-                keras_done[row.model_path] = coldstart.measure(command, group.interpreter, repeats)
-            cold[row.id] = replace(
-                keras_done[row.model_path], note="load model + model(x) on one image"
-            )
-        else:
-            command = coldstart.tflite_command(
-                group.interpreter,
-                row.model_path,
-                row.backend,
-                row.threads,
-                row.xnnpack,
-                evalset.image,
-            )
-            cold[row.id] = coldstart.measure(command, group.interpreter, repeats)
-        result = cold[row.id]
-        shown = (
-            f"{result.wall_ms_median:.0f} ms, peak RSS {result.peak_rss_mb:.0f} MB"
-            if result.status == "ok"
-            else f"failed: {result.reason}"
-        )
-        name = f"{row.run}: " if row.id != row.key else ""
-        progress(f"benchmark: cold start [{i}/{len(todo)}] {name}{row.label}: {shown}")
-    return cold
-
-
 def _export_summary(run: RunDir) -> ExportSummary | None:
     """Options and status of the export that produced the .tflite files (export_report.json)."""
     path = run.export_dir / "export_report.json"
@@ -524,94 +315,16 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> Bench
     their worker groups interleaved (see `plan.interleave`), and the document gains a
     `comparison` of the rows all runs share.
     """
-    from edge_emotion.benchmarks.compare import compare
-
     _check_options(opts)
     names = run_names(opts.run_paths, opts.names)
-    multi = len(names) > 1
     opened = [RunDir.open(path) for path in opts.run_paths]  # every run valid before measuring
-    started = dt.datetime.now(dt.UTC)
-    load_start = sysinfo.load_average()
-    t0 = time.perf_counter()
+    clock = _Clock(dt.datetime.now(dt.UTC), sysinfo.load_average(), time.perf_counter())
 
     with tempfile.TemporaryDirectory(prefix="edge-emotion-bench-") as tmp:
-        runs: list[_Run] = []
-        for i, (name, path, run) in enumerate(zip(names, opts.run_paths, opened, strict=True)):
-            config = run.config()
-            workdir = Path(tmp) / f"run{i}"
-            workdir.mkdir()
-            runs.append(
-                _Run(
-                    name=name,
-                    path=path,
-                    run=run,
-                    config=config,
-                    spec=run.preprocess_spec(),
-                    labels=tuple(config.get("labels", DEFAULT_LABELS)),
-                    threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
-                    workdir=workdir,
-                )
-            )
-
-        tflite_interp, tflite_reason = None, ""
-        if BackendName.TFLITE in opts.backends:
-            tflite_interp, tflite_reason = plan.resolve_tflite_python(opts.tflite_python)
-            if tflite_interp is None:
-                progress(f"benchmark: tflite rows skipped: {tflite_reason}")
-        photo_set: list[dict[str, Any]] = []
-        if opts.photo_runs > 0:
-            photo_dir = opts.photos or photos.default_photo_dir()
-            photo_set = photos.prepare(photo_dir, Path(tmp))
-            progress(f"benchmark: {len(photo_set)} photos for the photo pipeline ({photo_dir})")
-        for r in runs:
-            shown = f"{r.name}: " if multi else ""
-            progress(f"benchmark: {shown}loading evaluation images")
-            r.evalset = load_eval(r.run, opts.data, opts.max_eval, r.workdir)
-            np.savez(r.workdir / "eval.npz", pixels=r.evalset.pixels, labels=r.evalset.labels)
-            progress(
-                f"benchmark: {shown}{r.evalset.info.n} evaluation images ({r.evalset.info.source})"
-            )
-            r.groups = plan.build_plan(
-                r.run.path,
-                list(opts.backends),
-                list(opts.threads),
-                tflite_interp,
-                tflite_reason,
-                run_name=r.name,
-                prefix_ids=multi,
-            )
-            if opts.isolation == "row":
-                r.groups = plan.isolate_rows(r.groups)
-            r.job = {
-                "spec": r.spec.to_dict(),
-                "eval_npz": str(r.workdir / "eval.npz"),
-                "warmup": opts.warmup,
-                "runs": opts.runs,
-                "timing_index": 0,
-                "photos": photo_set,
-                "photo_runs": opts.photo_runs,
-            }
+        runs = _open_runs(names, opts.run_paths, opened, Path(tmp))
+        photo_set = _prepare_runs(runs, opts, Path(tmp), progress)
         order = plan.interleave([r.groups for r in runs])
-        total = sum(len(g.rows) for _, g in order)
-        done = [0]
-
-        def on_row(payload: dict[str, Any]) -> None:
-            done[0] += 1
-            if payload["status"] == "ok":
-                lat = summarize(payload["latencies_ms"])
-                shown = f"p50 {lat.p50_ms:.3f} ms, mean {lat.mean_ms:.3f} ms"
-            else:
-                shown = f"{payload['status']}: {payload.get('reason', '')}"
-            progress(f"benchmark: [{done[0]}/{total}] {payload['row']}: {shown}")
-
-        raw: dict[str, dict[str, Any]] = {}
-        for index, group in order:
-            for row in group.rows:
-                if row.skip_reason is not None:
-                    on_row({"row": row.id, "status": "skipped", "reason": row.skip_reason})
-            progress(f"benchmark: starting worker for {group.name} ({group.interpreter.python})")
-            raw.update(run_group(group, runs[index].job, runs[index].workdir, on_row))
-
+        raw = _measure_groups(runs, order, progress)
         cold: dict[str, ColdStart] = {}
         if opts.cold_runs > 0:
             cold = measure_cold_starts(
@@ -627,7 +340,126 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> Bench
         for r in runs:
             assert r.evalset is not None
             rows += assemble(r.groups, raw, cold, r.evalset, r.threshold, r.labels)
+    return _document(opts, runs, rows, order, photo_set, clock)
 
+
+@dataclass(frozen=True)
+class _Clock:
+    """When the benchmark started, the load average then, and the perf_counter origin."""
+
+    started: dt.datetime
+    load_start: tuple[float, ...] | None
+    t0: float
+
+
+def _open_runs(
+    names: tuple[str, ...], paths: tuple[Path, ...], opened: list[RunDir], tmp: Path
+) -> list[_Run]:
+    """One `_Run` per run directory, each with its own work folder in `tmp`."""
+    runs: list[_Run] = []
+    for i, (name, path, run) in enumerate(zip(names, paths, opened, strict=True)):
+        config = run.config()
+        workdir = tmp / f"run{i}"
+        workdir.mkdir()
+        runs.append(
+            _Run(
+                name=name,
+                path=path,
+                run=run,
+                config=config,
+                spec=run.preprocess_spec(),
+                labels=tuple(config.get("labels", DEFAULT_LABELS)),
+                threshold=float(config.get("threshold", DEFAULT_THRESHOLD)),
+                workdir=workdir,
+            )
+        )
+    return runs
+
+
+def _prepare_runs(
+    runs: list[_Run], opts: BenchmarkOptions, tmp: Path, progress: Progress
+) -> list[dict[str, Any]]:
+    """Each run's evaluation images, plan of worker groups and job; the photo set (returned)."""
+    multi = len(runs) > 1
+    tflite_interp, tflite_reason = None, ""
+    if BackendName.TFLITE in opts.backends:
+        tflite_interp, tflite_reason = plan.resolve_tflite_python(opts.tflite_python)
+        if tflite_interp is None:
+            progress(f"benchmark: tflite rows skipped: {tflite_reason}")
+    photo_set: list[dict[str, Any]] = []
+    if opts.photo_runs > 0:
+        photo_dir = opts.photos or photos.default_photo_dir()
+        photo_set = photos.prepare(photo_dir, tmp)
+        progress(f"benchmark: {len(photo_set)} photos for the photo pipeline ({photo_dir})")
+    for r in runs:
+        shown = f"{r.name}: " if multi else ""
+        progress(f"benchmark: {shown}loading evaluation images")
+        r.evalset = load_eval(r.run, opts.data, opts.max_eval, r.workdir)
+        np.savez(r.workdir / "eval.npz", pixels=r.evalset.pixels, labels=r.evalset.labels)
+        progress(
+            f"benchmark: {shown}{r.evalset.info.n} evaluation images ({r.evalset.info.source})"
+        )
+        r.groups = plan.build_plan(
+            r.run.path,
+            list(opts.backends),
+            list(opts.threads),
+            tflite_interp,
+            tflite_reason,
+            run_name=r.name,
+            prefix_ids=multi,
+        )
+        if opts.isolation == "row":
+            r.groups = plan.isolate_rows(r.groups)
+        r.job = {
+            "spec": r.spec.to_dict(),
+            "eval_npz": str(r.workdir / "eval.npz"),
+            "warmup": opts.warmup,
+            "runs": opts.runs,
+            "timing_index": 0,
+            "photos": photo_set,
+            "photo_runs": opts.photo_runs,
+        }
+    return photo_set
+
+
+def _measure_groups(
+    runs: list[_Run], order: list[tuple[int, plan.Group]], progress: Progress
+) -> dict[str, dict[str, Any]]:
+    """Every worker group, in `order`, one fresh worker process each: row id -> its report."""
+    total = sum(len(g.rows) for _, g in order)
+    done = [0]
+
+    def on_row(payload: dict[str, Any]) -> None:
+        done[0] += 1
+        if payload["status"] == "ok":
+            lat = summarize(payload["latencies_ms"])
+            shown = f"p50 {lat.p50_ms:.3f} ms, mean {lat.mean_ms:.3f} ms"
+        else:
+            shown = f"{payload['status']}: {payload.get('reason', '')}"
+        progress(f"benchmark: [{done[0]}/{total}] {payload['row']}: {shown}")
+
+    raw: dict[str, dict[str, Any]] = {}
+    for index, group in order:
+        for row in group.rows:
+            if row.skip_reason is not None:
+                on_row({"row": row.id, "status": "skipped", "reason": row.skip_reason})
+        progress(f"benchmark: starting worker for {group.name} ({group.interpreter.python})")
+        raw.update(run_group(group, runs[index].job, runs[index].workdir, on_row))
+    return raw
+
+
+def _document(
+    opts: BenchmarkOptions,
+    runs: list[_Run],
+    rows: list[Row],
+    order: list[tuple[int, plan.Group]],
+    photo_set: list[dict[str, Any]],
+    clock: _Clock,
+) -> BenchmarkDoc:
+    """The benchmark document from the measured rows."""
+    from edge_emotion.benchmarks.compare import compare
+
+    multi = len(runs) > 1
     interpreters: dict[str, WorkerEnv] = {}
     for row in rows:
         if row.env is not None:
@@ -636,8 +468,8 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> Bench
     return BenchmarkDoc(
         schema_version=SCHEMA_VERSION,
         tool="edge-emotion benchmark",
-        date=started.isoformat(timespec="seconds"),
-        duration_s=round(time.perf_counter() - t0, 1),
+        date=clock.started.isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - clock.t0, 1),
         command=opts.command_line,
         runs=infos,
         settings=Settings(
@@ -656,7 +488,7 @@ def run_benchmark(opts: BenchmarkOptions, progress: Progress = _stderr) -> Bench
             measurement_order=tuple(g.name for _, g in order) if multi else None,
         ),
         machine=sysinfo.machine_info(),
-        load_average=LoadAverage(start=load_start, end=sysinfo.load_average()),
+        load_average=LoadAverage(start=clock.load_start, end=sysinfo.load_average()),
         nice=os.nice(0) if hasattr(os, "nice") else None,
         interpreters=interpreters,
         rows=tuple(rows),

@@ -291,7 +291,7 @@ class Metrics(Record):
 
 @dataclass(frozen=True)
 class Ratios(Record):
-    """A row against its run's fair baselines (see `runner.add_ratios`)."""
+    """A row against its run's fair baselines (see `rows.add_ratios`)."""
 
     speedup_p50: float
     speedup_mean: float

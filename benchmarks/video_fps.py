@@ -170,7 +170,7 @@ def _sizes(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sizes", default="640x480,1280x720", help="WxH,... (default: %(default)s)"
@@ -189,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-live", dest="live", action="store_false", help="skip the live (realtime) rows"
     )
     parser.add_argument("--json", metavar="PATH", help="also write the rows and environment here")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     from edge_emotion.benchmarks.plan import fixture_photos
     from edge_emotion_runtime.photo import PhotoClassifier

@@ -58,11 +58,12 @@ def export(
     threads: int | None = typer.Option(
         None, "--threads", help="Interpreter threads for validation."
     ),
-    framing_scale: float = typer.Option(
-        PHOTO_FRAMING_SCALE,
+    framing_scale: float | None = typer.Option(
+        None,
         "--framing-scale",
-        help="Crop faces in photos this much tighter than the training images framed them "
-        "(recorded in the model; 1 = the measured framing).",
+        help=f"Crop faces in photos this much tighter than the training images framed them "
+        f"(recorded in the model; 1 = the measured framing; default {PHOTO_FRAMING_SCALE}, or 1 "
+        "for a --detect run, trained on the device's own crops).",
     ),
     strip: bool = typer.Option(
         False,

@@ -16,7 +16,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,35 @@ from edge_emotion.export.validate import Reference, validate_model
 from edge_emotion.paths import check_output_dir
 from edge_emotion.rundir import RunDir, write_json
 from edge_emotion_runtime.crop import photo_crop_metadata
+from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 from edge_emotion_runtime.metadata import QuantParams, embed, strip, write_atomic
 
 REPORT_FILE = "export_report.json"
 Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every mode of one export shares: the source model, where and how to write, the
+    calibration set, the validation references, the options and the float32 size."""
+
+    source: SourceModel
+    out_dir: Path
+    io_type: IoType
+    calibration: CalibrationSet | None
+    refs: list[Reference]
+    options: ExportOptions
+    float32_bytes: int
+    say: Echo
+
+
+@dataclass(frozen=True)
+class _Converted:
+    """One mode converted in memory: the bare flatbuffer, seconds taken, the converter."""
+
+    flatbuffer: bytes
+    seconds: float
+    converter: str
 
 
 def model_path(out_dir: Path, mode: ExportMode) -> Path:
@@ -129,6 +154,14 @@ def _measure_crop(run: RunDir, say: Echo) -> dict[str, Any]:
     return report.section(recorded_by="edge-emotion export")
 
 
+def framing_scale(crop: dict[str, Any], options: ExportOptions) -> float:
+    """How much tighter than the measured framing real-photo faces are cropped (see
+    `ExportOptions.framing_scale`)."""
+    if options.framing_scale is not None:
+        return options.framing_scale
+    return 1.0 if crop.get("training_crop") else PHOTO_FRAMING_SCALE
+
+
 def _quant_dict(params: QuantParams) -> dict[str, Any]:
     return asdict(params)
 
@@ -167,40 +200,12 @@ def export_run(
     # Validation data and Keras' answers first: a missing split fails before any conversion.
     refs = _references(source, options.splits) if options.validate else []
 
-    # Convert everything in memory first: a converter failure leaves the disk untouched.
-    converted: dict[ExportMode, tuple[bytes, float, str]] = {}
-    for mode in (ExportMode.FLOAT32, *[m for m in modes if m is not ExportMode.FLOAT32]):
-        started = time.perf_counter()
-        say(f"converting {mode.value} ...")
-        data = quantizer.convert(
-            source.model,
-            mode,
-            calibration.x if mode.needs_calibration and calibration else None,
-            io_type,
-        )
-        converted[mode] = (strip(data), time.perf_counter() - started, quantizer.describe())
-    float32_bytes = len(converted[ExportMode.FLOAT32][0])
+    converted = _convert(quantizer, source, modes, calibration, io_type, say)
+    float32_bytes = len(converted[ExportMode.FLOAT32].flatbuffer)
+    job = _Job(source, out_dir, io_type, calibration, refs, options, float32_bytes, say)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for mode in modes:
-        flatbuffer, seconds, converter = converted[mode]
-        results.append(
-            _finish_mode(
-                mode,
-                flatbuffer,
-                seconds,
-                converter,
-                source,
-                out_dir,
-                io_type,
-                calibration,
-                refs,
-                options,
-                float32_bytes,
-                say,
-            )
-        )
+    results = [_finish_mode(job, mode, converted[mode]) for mode in modes]
 
     report = ExportReport(
         run_dir=run.path,
@@ -227,20 +232,36 @@ def export_run(
     return report
 
 
-def _finish_mode(
-    mode: ExportMode,
-    flatbuffer: bytes,
-    seconds: float,
-    converter: str,
+def _convert(
+    quantizer: Quantizer,
     source: SourceModel,
-    out_dir: Path,
-    io_type: IoType,
+    modes: tuple[ExportMode, ...],
     calibration: CalibrationSet | None,
-    refs: list[Reference],
-    options: ExportOptions,
-    float32_bytes: int,
+    io_type: IoType,
     say: Echo,
-) -> ExportResult:
+) -> dict[ExportMode, _Converted]:
+    """Every mode (and float32, the size reference) converted in memory first: a converter
+    failure leaves the disk untouched."""
+    converted: dict[ExportMode, _Converted] = {}
+    for mode in (ExportMode.FLOAT32, *[m for m in modes if m is not ExportMode.FLOAT32]):
+        started = time.perf_counter()
+        say(f"converting {mode.value} ...")
+        data = quantizer.convert(
+            source.model,
+            mode,
+            calibration.x if mode.needs_calibration and calibration else None,
+            io_type,
+        )
+        converted[mode] = _Converted(
+            strip(data), time.perf_counter() - started, quantizer.describe()
+        )
+    return converted
+
+
+def _finish_mode(job: _Job, mode: ExportMode, converted: _Converted) -> ExportResult:
+    """Validate (a hidden copy) and write one mode's model with its metadata."""
+    source, out_dir, options, calibration = job.source, job.out_dir, job.options, job.calibration
+    flatbuffer, converter = converted.flatbuffer, converted.converter
     in_q, out_q = io_quantization(flatbuffer, source.spec)
     calib = calibration.manifest.to_dict() if (calibration and mode.needs_calibration) else None
 
@@ -259,18 +280,18 @@ def _finish_mode(
             converter=converter,
             validation=validation,
             status=status,
-            crop=photo_crop_metadata(source.crop, options.framing_scale),
+            crop=photo_crop_metadata(source.crop, framing_scale(source.crop, options)),
         )
 
     final = model_path(out_dir, mode)
-    if refs:
+    if job.refs:
         # Validate a hidden temporary copy, so the final name only ever holds a model whose
         # metadata already carries its validation result.
         tmp = out_dir / f".{mode.value}.validating-{os.getpid()}.tflite"
         try:
             write_atomic(tmp, embed(flatbuffer, card(None, Status.UNVALIDATED.value)))
-            say(f"validating {mode.value} ...")
-            validation = validate_model(tmp, refs, options.max_drop, options.threads)
+            job.say(f"validating {mode.value} ...")
+            validation = validate_model(tmp, job.refs, options.max_drop, options.threads)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -286,13 +307,13 @@ def _finish_mode(
         metadata_path=metadata_json_path(final),
         bytes=len(flatbuffer),
         file_bytes=file_bytes,
-        ratio_to_float32=len(flatbuffer) / float32_bytes if float32_bytes else float("nan"),
-        io_type=io_type.value if mode is ExportMode.INT8 else IoType.FLOAT.value,
+        ratio_to_float32=len(flatbuffer) / job.float32_bytes if job.float32_bytes else float("nan"),
+        io_type=job.io_type.value if mode is ExportMode.INT8 else IoType.FLOAT.value,
         input_quantization=_quant_dict(in_q),
         output_quantization=_quant_dict(out_q),
         validation=validation,
         converter=converter,
-        seconds=seconds,
+        seconds=converted.seconds,
         bare_path=bare,
     )
 

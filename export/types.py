@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from edge_emotion.errors import UsageError
-from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 
 
 class ExportMode(StrEnum):
@@ -97,8 +96,10 @@ class ExportOptions:
     quantizer: str = "tflite_converter"
     threads: int | None = None  # interpreter threads used for validation
     strip: bool = False  # also write <mode>.bare.tflite, the flatbuffer without metadata
-    # Real-photo faces are cropped this much tighter than the measured training framing.
-    framing_scale: float = PHOTO_FRAMING_SCALE
+    # Real-photo faces are cropped this much tighter than the measured training framing; None:
+    # PHOTO_FRAMING_SCALE for a model trained on whole face images, 1 for a `--detect` run
+    # (trained on the device's own crops of photos, whose framing is right as it is).
+    framing_scale: float | None = None
 
     def __post_init__(self) -> None:
         if not self.modes:
@@ -109,7 +110,7 @@ class ExportOptions:
             )
         if not 0.0 <= self.max_drop <= 100.0:
             raise UsageError(f"--max-drop must be between 0 and 100 points, got {self.max_drop}")
-        if not 0.5 <= self.framing_scale <= 2.0:  # also refuses nan
+        if self.framing_scale is not None and not 0.5 <= self.framing_scale <= 2.0:  # and nan
             raise UsageError(f"--framing-scale must be between 0.5 and 2, got {self.framing_scale}")
 
 

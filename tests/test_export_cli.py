@@ -166,24 +166,30 @@ def test_exported_models_carry_the_runs_framing_so_photos_need_no_default(
     import warnings
 
     from edge_emotion_runtime.classifier import ModelWarning
-    from edge_emotion_runtime.crop import FER_FRAMINGS, framings_from_metadata
+    from edge_emotion_runtime.crop import FER_FRAMINGS, framings_from_metadata, photo_crop_metadata
     from edge_emotion_runtime.metadata import embed
     from edge_emotion_runtime.photo import PhotoClassifier
 
     recorded = RunDir.open(sharp_run).config()["crop"]
     assert "short" in recorded["framings"]
+    # The model carries the run's measured framing and, for real photos, the same 1.25x tighter.
     for mode in ("float32", "int8"):
         meta = read_metadata(exported / f"{mode}.tflite")
-        assert meta is not None and meta.crop == recorded, mode
+        assert meta is not None and meta.crop == photo_crop_metadata(recorded, 1.25), mode
+        assert meta.crop["measured_framings"] == recorded["framings"]
+        assert meta.crop["framings"]["short"]["face_fraction"] == round(
+            recorded["framings"]["short"]["face_fraction"] * 1.25, 4
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ModelWarning)
-        photo = PhotoClassifier.load(exported / "int8.tflite", quiet=True)
-    assert photo.framing == framings_from_metadata(recorded)["short"] != FER_FRAMINGS["short"]
+        photo = PhotoClassifier.load(exported / "int8.tflite", detector="short", quiet=True)
+    assert photo.framing == framings_from_metadata(photo_crop_metadata(recorded))["short"]
+    assert photo.framing != FER_FRAMINGS["short"]
     # Control: the same model without its crop section falls back to FER's framing, warning.
     bare = tmp_path / "no-crop.tflite"
     data = (exported / "int8.tflite").read_bytes()
     bare.write_bytes(embed(data, read_metadata(exported / "int8.tflite").with_updates(crop={})))
-    fallback = PhotoClassifier.load(bare, quiet=True)
+    fallback = PhotoClassifier.load(bare, detector="short", quiet=True)
     assert fallback.framing == FER_FRAMINGS["short"]
     with pytest.warns(ModelWarning, match="no recorded face framing"):  # said when it crops
         fallback.analyze(Path(__file__).parent / "fixtures" / "photos" / "astronaut-256.jpg")

@@ -74,8 +74,9 @@ def test_a_65_px_face_is_found_in_nearly_every_frame_by_default(photos: PhotoCla
 
 @needs_opencv
 def test_the_65_px_face_in_a_video_is_one_track_in_45_of_50_frames(tmp_path: Path) -> None:
-    import cv2
+    from edge_emotion_runtime.video.opencv import import_cv2
 
+    cv2 = import_cv2()  # as the runtime imports it: FFmpeg's own stderr logging off
     path = tmp_path / "walk.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 480))
     for frame in _grey_frames():

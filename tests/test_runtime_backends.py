@@ -72,7 +72,7 @@ def test_auto_falls_back_to_tensorflow_with_one_note() -> None:
         "sys.modules['tflite_runtime'] = None\n"
         "from edge_emotion_runtime.cli import main\n"
         f"main([{str(IMAGES / 'happy.jpg')!r}, {str(IMAGES / 'sad.jpg')!r}, '--json', "
-        f"'--model', {str(MODEL)!r}])\n"
+        f"'--detect', 'never', '--model', {str(MODEL)!r}])\n"  # drawn crops: classified whole
     )
     result = _python(code)
     assert result.returncode == 0, result.stderr

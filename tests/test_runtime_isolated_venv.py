@@ -107,6 +107,8 @@ def test_runtime_installs_and_runs_without_tensorflow(tmp_path: Path, extra: str
             str(venv / "bin" / "edge-emotion-run"),
             str(FIXTURES / "images"),
             "--json",
+            "--detect",
+            "never",  # drawn face crops (synthetic data): classified whole
             "-v",
             "--model",
             str(FIXTURES / "tiny_gray_int8_int8io.tflite"),

@@ -58,3 +58,18 @@ def test_options_are_frozen_and_a_bad_smoothing_is_a_usage_error() -> None:
     args.smooth = "median"
     with pytest.raises(UsageError, match="smoothing must be"):
         VideoOptions.from_args(args)
+
+
+def test_video_help_loads_neither_numpy_nor_opencv() -> None:
+    """`--help` stays instant: the video package imports its heavy pieces on first use."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from edge_emotion_runtime.video import build_parser; build_parser(); "
+        "print(sorted({'numpy', 'cv2', 'PIL'} & set(sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "[]", proc.stderr

@@ -119,7 +119,7 @@ def test_force_replaces_a_run_and_a_failed_run_leaves_the_old_one(tmp_path, tiny
 
 
 def test_balanced_class_weights_equalise_total_weight_per_class():
-    from edge_emotion.training.train import _class_weights
+    from edge_emotion.training.train_inputs import class_weights as _class_weights
 
     labels = np.array([0] * 30 + [1] * 10)
     weights = _class_weights(labels, "balanced")
@@ -154,3 +154,16 @@ def test_without_data_synthetic_faces_are_generated_into_the_cache(tmp_path, mon
     assert len(epoch_lines) == 1 and "\r" not in captured.out  # no bar when not a terminal
     for field in ("train loss", "acc", "prec", "rec", "val loss"):
         assert field in epoch_lines[0]
+
+
+def test_class_weight_and_strategy_are_checked_once_when_the_config_is_made():
+    from pathlib import Path
+
+    from edge_emotion.errors import UsageError
+    from edge_emotion.training.train import TrainConfig
+
+    with pytest.raises(UsageError, match="--class-weight must be none or balanced"):
+        TrainConfig(out=Path("r"), class_weight="inverse")
+    with pytest.raises(UsageError, match="--strategy must be auto, none, mirrored or multiworker"):
+        TrainConfig(out=Path("r"), strategy="parameter-server")
+    assert TrainConfig(out=Path("r"), class_weight="balanced", strategy="mirrored")

@@ -8,9 +8,7 @@ its reason, never the end of the run.
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +81,9 @@ def evaluate(
     records: list[PhotoRecord] = []
     skipped: list[Skipped] = []
     total = len(photo_set.photos)
-    for done, (item, decoded) in enumerate(_decode_ahead(photos, photo_set, decode_threads), 1):
+    for done, (item, decoded) in enumerate(
+        photos.decode_ahead(photo_set.photos, lambda p: p.path, decode_threads), 1
+    ):
         try:
             image, decode_ms = decoded.result()
             result = photos.analyze_image(image, str(item.path), decode_ms=decode_ms, **analyze)
@@ -113,30 +113,6 @@ def record(item: LabelledPhoto, result: Any) -> PhotoRecord:
         height=result.height,
         ms=result.timings.to_dict(),
     )
-
-
-def _decode_ahead(
-    photos: Any, photo_set: PhotoSet, threads: int
-) -> Iterator[tuple[LabelledPhoto, Future[tuple[Any, float]]]]:
-    """(photo, future of (working copy, decode ms)) in order; at most 2 x threads in memory."""
-
-    def decode(item: LabelledPhoto) -> tuple[Any, float]:
-        began = time.perf_counter()
-        image = photos.decode(item.path)
-        return image, (time.perf_counter() - began) * 1000.0
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: deque[tuple[LabelledPhoto, Future[tuple[Any, float]]]] = deque()
-        queue = iter(photo_set.photos)
-        for item in queue:
-            pending.append((item, pool.submit(decode, item)))
-            if len(pending) >= 2 * threads:
-                break
-        while pending:
-            yield pending.popleft()
-            for item in queue:
-                pending.append((item, pool.submit(decode, item)))
-                break
 
 
 def _reason(err: Exception, item: LabelledPhoto) -> str:

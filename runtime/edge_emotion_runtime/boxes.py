@@ -1,11 +1,17 @@
 """Box maths on (x, y, w, h) boxes, written once: the detector's non-maximum suppression and the
-video tracker both measure overlap with `iou_many`, and a face's centre is `centre`."""
+video tracker both measure overlap with `iou_many`, and a face's centre is `centre`.
+
+numpy is imported on first use, not with the module: the video package imports the tracker, and
+`edge-emotion-video --help` must not pay for numpy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # (x, y, w, h) in whole pixels, as faces are reported.
 Box = tuple[int, int, int, int]
@@ -19,6 +25,8 @@ def centre(box: Sequence[float]) -> tuple[float, float]:
 def iou_many(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Intersection over union of one (x, y, w, h) box with each row of `others` (N, >= 4);
     0 where the union is empty."""
+    import numpy as np
+
     x0 = np.maximum(box[0], others[:, 0])
     y0 = np.maximum(box[1], others[:, 1])
     x1 = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
@@ -30,4 +38,6 @@ def iou_many(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two (x, y, w, h) boxes."""
+    import numpy as np
+
     return float(iou_many(np.asarray(a, dtype=np.float64), np.asarray([b], dtype=np.float64))[0])

@@ -15,9 +15,7 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,11 +28,7 @@ from edge_emotion_runtime.options import add_pipeline_options, bounded, positive
 from edge_emotion_runtime.preprocess import MAX_PIXELS
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
-    from PIL.Image import Image
-
-    from edge_emotion_runtime.photo import PhotoClassifier, PhotoResult
+    from edge_emotion_runtime.photo import PhotoResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,7 +161,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 f"detector: {photos.detector.name} ({photos.detector.path.name})", file=sys.stderr
             )
     failures = len(problems)
-    for item, decoded in _decode_ahead(photos, images, args.decode_threads):
+    for item, decoded in photos.decode_ahead(images, lambda p: p, args.decode_threads):
         try:
             image, decode_ms = decoded.result()
             result = photos.analyze_image(image, str(item), args.detect, decode_ms)
@@ -186,33 +180,6 @@ def run(argv: Sequence[str] | None = None) -> int:
             continue
         write_line(format_json(result, annotated) if args.json else format_text(result))
     return 1 if failures else 0
-
-
-def _decode_ahead(
-    photos: PhotoClassifier, paths: list[Path], threads: int
-) -> Iterator[tuple[Path, Future[tuple[Image, float]]]]:
-    """(path, future of (working copy, decode ms)) in order, decoding up to `threads` images
-    ahead on a thread pool while the interpreters run (Pillow releases the GIL in decoders).
-    Bounded: at most 2 x threads decoded images wait in memory."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def decode(path: Path) -> tuple[Image, float]:
-        start = time.perf_counter()
-        image = photos.decode(path)
-        return image, (time.perf_counter() - start) * 1000.0
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        pending: deque[tuple[Path, Future[tuple[Image, float]]]] = deque()
-        queue = iter(paths)
-        for path in queue:
-            pending.append((path, pool.submit(decode, path)))
-            if len(pending) >= 2 * threads:
-                break
-        while pending:
-            yield pending.popleft()
-            for path in queue:
-                pending.append((path, pool.submit(decode, path)))
-                break
 
 
 def _annotation_dir(value: str) -> Path:

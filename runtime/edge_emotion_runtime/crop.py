@@ -23,6 +23,7 @@ from PIL import Image
 
 from edge_emotion_runtime.defaults import PHOTO_FRAMING_SCALE
 from edge_emotion_runtime.detector import Detection
+from edge_emotion_runtime.fields import integer, real
 from edge_emotion_runtime.preprocess import PreprocessSpec, image_to_pixels
 
 # An image whose one face fills at least this share of its width and height is already a crop.
@@ -75,8 +76,6 @@ class Framing:
     def from_dict(cls, data: Mapping[str, Any]) -> Framing:
         if not isinstance(data, Mapping):
             raise ValueError(f"a framing must be an object, got {type(data).__name__}")
-        from edge_emotion_runtime.metadata import integer, real
-
         if not isinstance(data.get("align", False), bool):
             raise ValueError(f"'align' must be true or false, got {data['align']!r}")
         return cls(

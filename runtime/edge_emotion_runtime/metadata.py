@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import zipfile
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from edge_emotion_runtime.errors import ModelError
+from edge_emotion_runtime.fields import integer, real
 from edge_emotion_runtime.labels import DEFAULT_LABELS, DEFAULT_THRESHOLD, POSITIVE_INDEX
 from edge_emotion_runtime.preprocess import PreprocessSpec
 
@@ -134,44 +133,6 @@ class ModelMetadata:
 
     def with_updates(self, **changes: Any) -> ModelMetadata:
         return replace(self, **changes)
-
-
-def number(data: Mapping[str, Any], key: str, default: Any) -> Any:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"'{key}' must be a number, got {value!r}")
-    try:
-        finite = math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        finite = False
-    if not finite:
-        raise ValueError(f"'{key}' must be finite and within float range, got {str(value)[:20]}")
-    return value
-
-
-def real(
-    data: Mapping[str, Any],
-    key: str,
-    default: float,
-    low: float | None = None,
-    high: float | None = None,
-) -> float:
-    value = float(number(data, key, default))
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"'{key}' must be within [{low}, {high}], got {value!r}")
-    return value
-
-
-def integer(
-    data: Mapping[str, Any], key: str, default: int, low: int | None = None, high: int | None = None
-) -> int:
-    value = number(data, key, default)
-    if value != int(value):
-        raise ValueError(f"'{key}' must be an integer, got {value!r}")
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"'{key}' must be within [{low}, {high}], got {value!r}")
-    return value
 
 
 def _preprocess(data: dict[str, Any]) -> PreprocessSpec:

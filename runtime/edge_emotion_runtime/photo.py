@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -42,6 +45,7 @@ from edge_emotion_runtime.preprocess import (
 )
 from edge_emotion_runtime.vocab import DetectMode, choices
 
+T = TypeVar("T")
 DETECT_MODES: tuple[str, ...] = choices(DetectMode)
 
 
@@ -289,6 +293,33 @@ class PhotoClassifier:
         if framing is None:
             raise UsageError("this PhotoClassifier was loaded without a face detector")
         return face_pixels(rgb, detection, framing, self.classifier.spec)
+
+    def decode_ahead(
+        self, items: Iterable[T], path: Callable[[T], Any], threads: int = 2
+    ) -> Iterator[tuple[T, Future[tuple[Image.Image, float]]]]:
+        """(item, future of (working copy, decode ms)) for each item, in order, decoding up to
+        `threads` photos ahead on a thread pool while the interpreters run (Pillow releases the
+        GIL in its decoders). Bounded: at most 2 x threads decoded photos wait in memory.
+        `path(item)` is what `decode` gets for an item."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def decode(item: T) -> tuple[Image.Image, float]:
+            start = time.perf_counter()
+            image = self.decode(path(item))
+            return image, (time.perf_counter() - start) * 1000.0
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            pending: deque[tuple[T, Future[tuple[Image.Image, float]]]] = deque()
+            queue = iter(items)
+            for item in queue:
+                pending.append((item, pool.submit(decode, item)))
+                if len(pending) >= 2 * threads:
+                    break
+            while pending:
+                yield pending.popleft()
+                for item in queue:
+                    pending.append((item, pool.submit(decode, item)))
+                    break
 
     def decode(self, source: Any) -> Image.Image:
         """The working copy of a photo (path, bytes, PIL image or uint8 array): upright, long

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from edge_emotion_runtime.boxes import Box, centre, iou, iou_many
 
 __all__ = ["Box", "IouTracker", "iou"]
@@ -35,6 +33,8 @@ class IouTracker:
 
     def update(self, boxes: Sequence[Box]) -> list[int]:
         """Track ids for this frame's `boxes`, in their order."""
+        import numpy as np  # on first use: `edge-emotion-video --help` does not load it
+
         candidates: list[tuple[tuple[int, float], int, int]] = []
         found = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         for t, tbox in self._boxes.items():
