@@ -28,12 +28,12 @@ export function anchors(spec) {
 }
 
 /** letterbox(): RGB image -> Float32Array (size*size*3) in [-1, 1] and {scale, padX, padY}. */
-export function letterbox(image, size) {
+export function letterbox(image, size, reduceTo = 2) {
   const { width, height } = image;
   const factorF = size / Math.max(width, height);
   const newW = Math.max(1, pyRound(width * factorF));
   const newH = Math.max(1, pyRound(height * factorF));
-  const factor = Math.floor(Math.max(width, height) / (2 * size));
+  const factor = Math.floor(Math.max(width, height) / (reduceTo * size));
   let src = image;
   if (factor >= 2) src = reduce(src, factor);
   const resized = resizeBilinear(src, newW, newH);

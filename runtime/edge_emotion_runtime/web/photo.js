@@ -115,7 +115,7 @@ export class PhotoClassifier {
   async detectWith(rgb, name, minScore) {
     let spec = this.config.detectors[name];
     if (minScore !== undefined && minScore !== null) spec = { ...spec, min_score: minScore };
-    const { tensor, box } = letterbox(rgb, spec.input_size);
+    const { tensor, box } = letterbox(rgb, spec.input_size, spec.reduce_to);
     const { boxes, scores } = await this.engine.detect(name, tensor);
     const decoded = decodeBoxes(boxes, scores, this.anchors[name], spec);
     return toDetections(weightedNms(decoded, spec.iou_threshold), box, spec, name);

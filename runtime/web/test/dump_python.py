@@ -110,7 +110,7 @@ def main(out: Path) -> None:
         rgb = to_rgb(image, spec.alpha_background)
         members = {}
         for name, det in photo.detector.members.items():
-            tensor, box = letterbox(rgb, det.spec.input_size)
+            tensor, box = letterbox(rgb, det.spec.input_size, det.spec.reduce_to)
             interp = det._interpreter
             interp.set_tensor(det._input_index, tensor)
             interp.invoke()

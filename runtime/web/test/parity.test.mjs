@@ -56,7 +56,7 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
     const rgb = asImage(dump.load(rec.rgb), rec.rgb.shape);
     for (const [name, m] of Object.entries(rec.members)) {
       const spec = config.detectors[name];
-      const { tensor, box } = letterbox(rgb, spec.input_size);
+      const { tensor, box } = letterbox(rgb, spec.input_size, spec.reduce_to);
       note(`letterbox (${name})`, maxDiff(tensor, dump.load(m.letterbox)));
       assert.deepEqual([box.scale, box.padX, box.padY], m.letterbox_box, rec.name);
       const out = await engine.detect(name, dump.load(m.letterbox));
