@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 VENV="$VENV" bash scripts/setup.sh
+bash scripts/setup-web.sh
 if [ -z "${EDGE_EMOTION_TFLITE_PYTHON:-}" ]; then
   if VENV=.venv-tflite bash scripts/setup-tflite.sh >&2; then
     export EDGE_EMOTION_TFLITE_PYTHON="$PWD/.venv-tflite/bin/python"

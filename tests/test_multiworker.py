@@ -151,12 +151,8 @@ def _in_memory_split(data: Path, size: int, seed: int):
 
 def test_prepare_data_round_trip_is_the_in_memory_pixels(tiny_data, tmp_path):
     from edge_emotion.training.manifest import read_manifest
-    from edge_emotion.training.shards import (
-        PrepareConfig,
-        open_shards,
-        prepare_data,
-        read_split,
-    )
+    from edge_emotion.training.prepare import PrepareConfig, prepare_data
+    from edge_emotion.training.shards import open_shards, read_split
 
     report = prepare_data(
         PrepareConfig(data=tiny_data, out=tmp_path / "shards", image_size=32, seed=1)
@@ -185,7 +181,7 @@ def test_prepare_data_round_trip_is_the_in_memory_pixels(tiny_data, tmp_path):
 
 
 def test_shards_made_for_another_input_are_refused(tiny_data, tmp_path):
-    from edge_emotion.training.shards import PrepareConfig, prepare_data
+    from edge_emotion.training.prepare import PrepareConfig, prepare_data
 
     prepare_data(PrepareConfig(data=tiny_data, out=tmp_path / "s", image_size=24, channels=1))
     code, _, err = invoke(
@@ -219,7 +215,7 @@ def test_shards_made_for_another_input_are_refused(tiny_data, tmp_path):
 @pytest.fixture(scope="module")
 def mw_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """100 synthetic 32x32 faces per class, written as shards (split seed 1)."""
-    from edge_emotion.training.shards import PrepareConfig, prepare_data
+    from edge_emotion.training.prepare import PrepareConfig, prepare_data
     from edge_emotion.training.synth import generate
 
     root = tmp_path_factory.mktemp("mw")

@@ -293,11 +293,11 @@ def test_pixel_fast_path_answers_exactly_as_the_general_path(
     model: Path, in_place: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The fixtures are small, so the in-place write (meant for large inputs) is forced here.
-    from edge_emotion_runtime import classifier as module
+    from edge_emotion_runtime import fastpath
 
-    monkeypatch.setattr(module, "IN_PLACE_BYTES", 0 if in_place else 1 << 40)
+    monkeypatch.setattr(fastpath, "IN_PLACE_BYTES", 0 if in_place else 1 << 40)
     clf = Classifier.load(model)
-    assert clf._in_place is in_place
+    assert clf._io.in_place is in_place
     rng = np.random.default_rng(5)
     for _ in range(20):
         pixels = rng.integers(0, 256, clf.spec.shape, dtype=np.uint8)

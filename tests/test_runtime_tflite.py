@@ -66,6 +66,8 @@ def test_tflite_backend_in_external_venv(model: str) -> None:
             "edge_emotion_runtime.cli",
             str(IMAGES),
             "--json",
+            "--detect",
+            "never",  # drawn face crops (synthetic data): classified whole
             "-v",
             "--detect",
             "never",  # drawn fixture crops: the auto rule leaves them unclassified
@@ -73,6 +75,9 @@ def test_tflite_backend_in_external_venv(model: str) -> None:
             "tflite",
             "--model",
             str(FIXTURES / model),
+            # the fixtures are drawn face crops: classified whole, as the other fixture tests do
+            "--detect",
+            "never",
         ],
         capture_output=True,
         text=True,

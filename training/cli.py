@@ -46,6 +46,13 @@ def train_command(
         "--augment/--no-augment",
         help="Flip/rotate/zoom/brightness/contrast in the input pipeline (recipe default: off).",
     ),
+    photo_aug: bool = typer.Option(
+        False,
+        "--photo-aug",
+        help="Photo-like augmentation instead of the standard one: faces made to look like "
+        "crops of real colour photos (lower resolution or sharper, JPEG, lighting, hand-like "
+        "occlusion, stronger tilt, off-centre boxes); also in pre-training.",
+    ),
     label_smoothing: float | None = typer.Option(
         None, "--label-smoothing", help="Smooth the 0/1 targets by this much (recipe: 0)."
     ),
@@ -111,6 +118,7 @@ def train_command(
             lr=lr,
             patience=patience,
             augment=augment,
+            photo_aug=photo_aug or None,
             label_smoothing=label_smoothing,
             mixup=mixup,
             ema=ema,
@@ -234,7 +242,7 @@ def prepare_data_command(
     force: bool = typer.Option(False, "--force", help="Replace an existing shards folder."),
 ) -> None:
     """Decode, split and write a dataset once as TFRecord shards for `train --shards`."""
-    from edge_emotion.training.shards import PrepareConfig, prepare_data
+    from edge_emotion.training.prepare import PrepareConfig, prepare_data
 
     report = prepare_data(
         PrepareConfig(

@@ -41,6 +41,9 @@ class Recipe:
     # With --pretrain-data: epochs and Adam rate (cosine decay) of the K-class pre-training.
     pretrain_epochs: int = 30
     pretrain_lr: float = 2e-3
+    # With augment: the photo-like augmentation (`photo_augment.py`) instead of the standard one,
+    # in pre-training too.
+    photo_aug: bool = False
 
 
 @dataclass(frozen=True)

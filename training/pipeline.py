@@ -9,6 +9,7 @@ Augmentation layers run here, never inside the saved model, so exported graphs s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,29 +56,58 @@ def augment_batch(images: Any, seed: Any) -> Any:
     +-10%, brightness +-0.1, contrast x[0.9, 1.1].
     """
     tf = _tf()
-    shape = tf.shape(images)
-    n, h, w = shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    base = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    uniform = batch_uniform(images, seed, stream=0)
+    out = affine(images, uniform, rotation=AUG_ROTATION, zoom=AUG_ZOOM, shift=AUG_SHIFT)
+    out = out + tf.reshape(uniform(6, -AUG_BRIGHTNESS, AUG_BRIGHTNESS), [-1, 1, 1, 1])
+    out = tf.clip_by_value(out, 0.0, 1.0)
+    mean = tf.reduce_mean(out, axis=[1, 2], keepdims=True)
+    factor = tf.reshape(uniform(7, 1.0 - AUG_CONTRAST, 1.0 + AUG_CONTRAST), [-1, 1, 1, 1])
+    return tf.clip_by_value((out - mean) * factor + mean, 0.0, 1.0)
+
+
+def batch_uniform(images: Any, seed: Any, stream: int) -> Callable[[int, float, float], Any]:
+    """`uniform(k, low, high)`: one draw per image of the batch in [low, high), from the k-th
+    independent stateless stream of (`seed`, `stream`); `stream` keeps augmentations apart."""
+    tf = _tf()
+    n = tf.shape(images)[0]
+    base = tf.stack([tf.cast(seed, tf.int64), tf.constant(stream, tf.int64)])
 
     def uniform(k: int, low: float, high: float) -> Any:
-        """n draws in [low, high), the k-th independent stream of this batch's seed."""
         return tf.random.stateless_uniform([n], base + tf.constant([0, k], tf.int64), low, high)
 
+    return uniform
+
+
+def affine(
+    images: Any,
+    uniform: Callable[[int, float, float], Any],
+    *,
+    rotation: float,
+    zoom: float | tuple[float, float],
+    shift: float,
+) -> Any:
+    """Flip (50%), rotation +-`rotation` rad, zoom and shift (fraction of the side) as one
+    projective transform, bilinear with edge pixels repeated; draws streams 1-5 of `uniform`.
+    `zoom` is +-zoom around 1, or a (low, high) range of input pixels per output pixel."""
+    tf = _tf()
+    shape = tf.shape(images)
+    h, w = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    zlow, zhigh = zoom if isinstance(zoom, tuple) else (1.0 - zoom, 1.0 + zoom)
     flip = tf.where(uniform(1, 0.0, 1.0) < 0.5, -1.0, 1.0)
-    angle = uniform(2, -AUG_ROTATION, AUG_ROTATION)
-    zoom = uniform(3, 1.0 - AUG_ZOOM, 1.0 + AUG_ZOOM)  # input pixels per output pixel
-    dx = uniform(4, -AUG_SHIFT, AUG_SHIFT) * w
-    dy = uniform(5, -AUG_SHIFT, AUG_SHIFT) * h
-    cos, sin = tf.cos(angle) * zoom, tf.sin(angle) * zoom
+    angle = uniform(2, -rotation, rotation)
+    scale = uniform(3, zlow, zhigh)  # input pixels per output pixel
+    dx = uniform(4, -shift, shift) * w
+    dy = uniform(5, -shift, shift) * h
+    cos, sin = tf.cos(angle) * scale, tf.sin(angle) * scale
     cx, cy = (w - 1.0) / 2.0, (h - 1.0) / 2.0
-    # Output (x, y) -> input: centre + zoom * R(angle) @ (flip_x * (x - cx), y - cy) + shift.
+    # Output (x, y) -> input: centre + scale * R(angle) @ (flip_x * (x - cx), y - cy) + shift.
     a0, a1 = cos * flip, -sin
     b0, b1 = sin * flip, cos
     a2 = cx - a0 * cx - a1 * cy + dx
     b2 = cy - b0 * cx - b1 * cy + dy
     zeros = tf.zeros_like(a0)
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    out = tf.raw_ops.ImageProjectiveTransformV3(
+    return tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
         transforms=transforms,
         output_shape=shape[1:3],
@@ -85,11 +115,6 @@ def augment_batch(images: Any, seed: Any) -> Any:
         interpolation="BILINEAR",
         fill_mode="NEAREST",
     )
-    out = out + tf.reshape(uniform(6, -AUG_BRIGHTNESS, AUG_BRIGHTNESS), [-1, 1, 1, 1])
-    out = tf.clip_by_value(out, 0.0, 1.0)
-    mean = tf.reduce_mean(out, axis=[1, 2], keepdims=True)
-    factor = tf.reshape(uniform(7, 1.0 - AUG_CONTRAST, 1.0 + AUG_CONTRAST), [-1, 1, 1, 1])
-    return tf.clip_by_value((out - mean) * factor + mean, 0.0, 1.0)
 
 
 def mix_batch(images: Any, targets: Any, seed: Any, alpha: float) -> tuple[Any, Any]:
@@ -117,6 +142,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     augment: bool = False,
+    photo: bool = False,
     sample_weights: np.ndarray | None = None,
 ) -> Any:
     """Batches of (float32 images, float32 labels[, weights]) ready for `model.fit`."""
@@ -128,14 +154,21 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices(parts)
     if shuffle:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    return batch_and_scale(ds, spec, batch_size=batch_size, seed=seed, augment=augment)
+    return batch_and_scale(ds, spec, batch_size=batch_size, seed=seed, augment=augment, photo=photo)
 
 
 def batch_and_scale(
-    ds: Any, spec: PreprocessSpec, *, batch_size: int, seed: int = 0, augment: bool = False
+    ds: Any,
+    spec: PreprocessSpec,
+    *,
+    batch_size: int,
+    seed: int = 0,
+    augment: bool = False,
+    photo: bool = False,
 ) -> Any:
-    """Batch (uint8 pixels, labels[, weights]) elements, scale, optionally augment, prefetch:
-    the one tail of every training input, in memory or streamed from TFRecord shards."""
+    """Batch (uint8 pixels, labels[, weights]) elements, scale, optionally augment (`photo`: the
+    photo-like augmentation instead of `augment_batch`), prefetch: the one tail of every
+    training input, in memory or streamed from TFRecord shards."""
     tf = import_tf()
     ds = ds.batch(batch_size)
 
@@ -144,9 +177,13 @@ def batch_and_scale(
 
     ds = ds.map(_scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if augment:
+        if photo:
+            from edge_emotion.training.photo_augment import photo_augment_batch as fn
+        else:
+            fn = augment_batch
 
         def _augment(parts: tuple[Any, ...], batch_seed: Any) -> tuple[Any, ...]:
-            return (augment_batch(parts[0], batch_seed), *parts[1:])
+            return (fn(parts[0], batch_seed), *parts[1:])
 
         ds = _with_seeds(ds, seed).map(
             _augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True

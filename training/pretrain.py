@@ -169,6 +169,7 @@ def pretrain(
     label_smoothing: float,
     augment: bool,
     seed: int,
+    photo: bool = False,
     mixup: float = 0.0,
     progress: bool = False,
 ) -> dict[str, list[float]]:
@@ -184,7 +185,9 @@ def pretrain(
     n_classes = len(pool.classes)
     x = np.concatenate([train_pixels, pool.pixels])
     y = np.concatenate([train_labels.astype(np.int64), pool.labels])
-    ds = make_dataset(x, y, spec, batch_size=batch_size, shuffle=True, seed=seed, augment=augment)
+    ds = make_dataset(
+        x, y, spec, batch_size=batch_size, shuffle=True, seed=seed, augment=augment, photo=photo
+    )
     ds = ds.map(lambda xb, yb: (xb, tf.one_hot(tf.cast(tf.reshape(yb, [-1]), tf.int32), n_classes)))
     ds = with_mixup(ds, mixup, seed)
     features = model.layers[-1].input

@@ -1,10 +1,11 @@
 """TFRecord shards for data larger than memory: `edge-emotion prepare-data`, `train --shards`.
 
-`prepare-data` decodes a dataset once, in chunks, through exactly the loader `train` uses in memory
-(`dataset.decode`: the runtime's `to_pixels`, or for `--detect` the largest-face crop), splits it
-with the same `split.assign_splits`, and writes each split's pixels as lossless PNG inside
-`tf.train.Example` records. `train --shards` streams them through the same `pipeline` tail (scale,
-augment, batch), so a streamed run sees bit-for-bit the pixels an in-memory run would.
+`prepare-data` (`prepare.py`) decodes a dataset once, in chunks, through exactly the loader
+`train` uses in memory (`dataset.decode`: the runtime's `to_pixels`, or for `--detect` the
+largest-face crop), splits it with the same `split.assign_splits`, and writes each split's pixels
+as lossless PNG inside `tf.train.Example` records. `train --shards` streams them through the same
+`pipeline` tail (scale, augment, batch), so a streamed run sees bit-for-bit the pixels an
+in-memory run would.
 
 SHARDS/
   shards.json                  format, preprocessing spec, crop settings and measured framing,
@@ -19,31 +20,16 @@ Train shards hold a seeded random order of the split (no class runs) and there a
 
 from __future__ import annotations
 
-import hashlib
-import io
-import math
 import os
-import struct
-import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
-from edge_emotion import __version__
 from edge_emotion.errors import DataError, UsageError
-from edge_emotion.rundir import write_json
-from edge_emotion.training.console import note
-from edge_emotion.training.dataset import decode, note_no_face, warn_unreadable
-from edge_emotion.training.discovery import discover
-from edge_emotion.training.manifest import SPLITS, Sample, read_manifest, write_manifest
-from edge_emotion.training.split import assign_splits
-from edge_emotion.training.staging import staged_dir
-from edge_emotion_runtime.labels import DEFAULT_LABELS
+from edge_emotion.training.manifest import SPLITS, Sample, read_manifest
 from edge_emotion_runtime.preprocess import PreprocessSpec
 
 if TYPE_CHECKING:
@@ -55,37 +41,7 @@ FORMAT = "edge-emotion-shards"
 FORMAT_VERSION = 1
 DEFAULT_SHARD_SIZE = 1000  # images per shard file
 MIN_TRAIN_SHARDS = 8  # so up to 8 workers each read their own files
-DECODE_CHUNK = 512  # images decoded at a time: memory stays bounded whatever the dataset size
 SHUFFLE_BUFFER = 2048  # examples, on top of shuffling the order of shard files
-
-
-@dataclass(frozen=True)
-class PrepareConfig:
-    """Settings of `edge-emotion prepare-data` (recorded in shards.json)."""
-
-    data: Path
-    out: Path
-    image_size: int = 256
-    channels: int = 3
-    seed: int = 42  # the split's seed
-    detect: bool = False
-    detector: str = "short"
-    labels: tuple[str, ...] = DEFAULT_LABELS
-    shard_size: int = DEFAULT_SHARD_SIZE
-    force: bool = False
-    workers: int | None = None
-
-
-@dataclass(frozen=True)
-class PrepareReport:
-    out: Path
-    counts: dict[str, int]
-    files: dict[str, int]
-    images: int
-    unreadable: int
-    no_face: int
-    bytes: int
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -204,233 +160,6 @@ def open_shards(path: str | os.PathLike[str]) -> ShardSet:
     return shards
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    image = Image.fromarray(pixels[:, :, 0] if pixels.shape[-1] == 1 else pixels)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def _unpng(data: bytes, channels: int) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as image:
-        pixels = np.asarray(image, dtype=np.uint8)
-    return pixels[:, :, None] if channels == 1 else pixels
-
-
-def _example(tf: Any, png: bytes, label: int, index: int) -> bytes:
-    feature = tf.train.Feature
-    return tf.train.Example(
-        features=tf.train.Features(
-            feature={
-                "image": feature(bytes_list=tf.train.BytesList(value=[png])),
-                "label": feature(int64_list=tf.train.Int64List(value=[label])),
-                "index": feature(int64_list=tf.train.Int64List(value=[index])),
-            }
-        )
-    ).SerializeToString()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def shard_count(split: str, n: int, shard_size: int) -> int:
-    if n == 0:
-        return 0
-    count = math.ceil(n / shard_size)
-    if split == "train":
-        count = max(count, min(MIN_TRAIN_SHARDS, n))
-    return count
-
-
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists():
-        if not force:
-            raise UsageError(f"{out}: already exists (use --force to replace it, or another --out)")
-        if not out.is_dir() or (any(out.iterdir()) and not (out / SHARDS_FILE).is_file()):
-            raise UsageError(
-                f"{out}: exists and is not a shards folder; refusing to replace it even with "
-                "--force"
-            )
-
-
-def prepare_data(config: PrepareConfig) -> PrepareReport:
-    """Decode, split and write a dataset as TFRecord shards (see the module docstring)."""
-    from edge_emotion.training.framing import TrainingCrop, measure_framings, sample_indices
-    from edge_emotion.training.tfenv import import_tf
-
-    started = time.perf_counter()
-    out = Path(config.out)
-    if config.channels not in (1, 3):
-        raise UsageError(f"--channels must be 1 or 3, got {config.channels}")
-    if not 8 <= config.image_size <= 1024:
-        raise UsageError(f"--image-size must be between 8 and 1024, got {config.image_size}")
-    if config.shard_size < 1:
-        raise UsageError(f"--shard-size must be at least 1, got {config.shard_size}")
-    if not config.detect and config.detector != "short":
-        raise UsageError("--detector only applies with --detect")
-    _check_out(out, config.force)
-    spec = PreprocessSpec.square(config.image_size, config.channels)
-    crop = TrainingCrop.for_detector(config.detector) if config.detect else None
-    found = discover(config.data, config.labels)
-    for message in found.notes:
-        note(message)
-    candidates = found.candidates
-    cropping = f", cropping the largest face ({crop.detector}-range detector)" if crop else ""
-    print(
-        f"data: {found.root} ({found.layout}, {len(candidates)} images); decoding at "
-        f"{spec.height}x{spec.width}x{spec.channels}{cropping}",
-        flush=True,
-    )
-    tf = import_tf()
-    with staged_dir(out) as tmp:
-        # Pass 1: decode in chunks, in a seeded random order (so shards hold no class runs),
-        # spooling each kept image as PNG; only hashes and indices stay in memory.
-        order = np.random.default_rng(config.seed).permutation(len(candidates))
-        hashes: dict[int, str] = {}
-        failures: list[str] = []
-        no_face: list[str] = []
-        spool = tmp / "spool.records"
-        with tf.io.TFRecordWriter(str(spool)) as writer:
-            for start in range(0, len(order), DECODE_CHUNK):
-                chunk = [int(i) for i in order[start : start + DECODE_CHUNK]]
-                result = decode(
-                    found.root,
-                    [candidates[i].path for i in chunk],
-                    spec,
-                    workers=config.workers,
-                    crop=crop,
-                )
-                failures += result.failures
-                no_face += result.no_face
-                for row, kept in enumerate(result.kept):
-                    index = chunk[kept]
-                    hashes[index] = result.hashes[row]
-                    writer.write(struct.pack("<q", index) + _png(result.pixels[row]))
-                done = min(start + DECODE_CHUNK, len(order))
-                if len(order) > DECODE_CHUNK:
-                    print(f"decoded {done}/{len(order)}", flush=True)
-        warn_unreadable(failures)
-        note_no_face(no_face, len(candidates))
-        kept_ids = sorted(hashes)
-        good = [candidates[i] for i in kept_ids]
-        for label, name in enumerate(config.labels):
-            if not any(c.label == label for c in good):
-                usable = "readable photos with a face found" if crop else "readable images"
-                raise DataError(f"{found.root}: class '{name}' has no {usable}")
-        # The same split the in-memory path makes: same candidates, same hashes, same seed.
-        split = assign_splits(good, [hashes[i] for i in kept_ids], config.seed)
-        place: dict[str, tuple[str, int]] = {}
-        sizes = dict.fromkeys(SPLITS, 0)
-        class_counts = {name: [0] * len(config.labels) for name in SPLITS}
-        for sample in split.samples:
-            place[sample.path] = (sample.split, sizes[sample.split])
-            sizes[sample.split] += 1
-            class_counts[sample.split][sample.label] += 1
-        for name in ("train", "val"):
-            if sizes[name] == 0:
-                raise DataError(
-                    f"{found.root}: too few images to make a '{name}' split ({len(good)} usable)"
-                )
-        n_files = {name: shard_count(name, sizes[name], config.shard_size) for name in SPLITS}
-        names = {
-            name: [f"{name}-{k:05d}-of-{n_files[name]:05d}.tfrecord" for k in range(n_files[name])]
-            for name in SPLITS
-        }
-        written = {name: [0] * n_files[name] for name in SPLITS}
-        # The framing sample: the same train positions an in-memory run measures.
-        sample_at = {int(i) for i in sample_indices(sizes["train"])}
-        sampled: dict[int, np.ndarray] = {}
-        writers = {
-            name: [tf.io.TFRecordWriter(str(tmp / file)) for file in names[name]] for name in SPLITS
-        }
-        try:
-            # Pass 2: route the spooled images, in their random order, round-robin into shards.
-            routed = dict.fromkeys(SPLITS, 0)
-            for record in tf.data.TFRecordDataset(str(spool)).as_numpy_iterator():
-                (index,) = struct.unpack("<q", record[:8])
-                png = record[8:]
-                candidate = candidates[index]
-                name, position = place[candidate.path]
-                k = routed[name] % n_files[name]
-                routed[name] += 1
-                writers[name][k].write(_example(tf, png, candidate.label, position))
-                written[name][k] += 1
-                if name == "train" and position in sample_at:
-                    sampled[position] = _unpng(png, spec.channels)
-        finally:
-            for group in writers.values():
-                for w in group:
-                    w.close()
-        spool.unlink()
-        train_sample = np.stack([sampled[i] for i in sorted(sampled)])
-        framing = replace(measure_framings(train_sample, crop), available=sizes["train"])
-        for message in framing.notes():
-            note(message)
-        write_manifest(tmp / MANIFEST, split.samples)
-        splits_meta: dict[str, Any] = {}
-        total_bytes = 0
-        for name in SPLITS:
-            files = []
-            for file, count in zip(names[name], written[name], strict=True):
-                size = (tmp / file).stat().st_size
-                total_bytes += size
-                digest = _file_sha256(tmp / file)
-                files.append({"name": file, "count": count, "bytes": size, "sha256": digest})
-            splits_meta[name] = {
-                "count": sizes[name],
-                "class_counts": class_counts[name],
-                "files": files,
-            }
-        meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "encoding": "png",
-            "preprocess": spec.to_dict(),
-            "image_size": config.image_size,
-            "channels": config.channels,
-            "labels": list(config.labels),
-            "seed": config.seed,
-            "training_crop": crop.to_dict() if crop else None,
-            "crop": framing.section(recorded_by="edge-emotion prepare-data"),
-            "data": {
-                "root": str(found.root),
-                "layout": found.layout,
-                "images": len(good),
-                "unreadable_skipped": len(failures),
-                "no_face_skipped": len(no_face),
-                "no_face_files": no_face,
-                "duplicate_images": split.duplicate_images,
-                "duplicate_groups": split.duplicate_groups,
-                "split_counts": {name: class_counts[name] for name in SPLITS},
-            },
-            "splits": splits_meta,
-            "manifest": MANIFEST,
-            "manifest_sha256": _file_sha256(tmp / MANIFEST),
-            "versions": {"edge_emotion": __version__, "tensorflow": tf.__version__},
-            "command": " ".join(sys.argv),
-            "created_unix": int(time.time()),
-        }
-        write_json(tmp / SHARDS_FILE, meta)
-    return PrepareReport(
-        out=out,
-        counts=sizes,
-        files=n_files,
-        images=len(good),
-        unreadable=len(failures),
-        no_face=len(no_face),
-        bytes=total_bytes,
-        seconds=time.perf_counter() - started,
-    )
-
-
 # --------------------------------------------------------------------------- reading
 
 
@@ -486,6 +215,7 @@ def stream(
     shuffle: bool = False,
     seed: int = 0,
     augment: bool = False,
+    photo: bool = False,
     weights: np.ndarray | None = None,
     workers: int = 1,
 ) -> Any:
@@ -508,7 +238,9 @@ def stream(
         return pixels, y, tf.gather(table, label)
 
     ds = ds.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = batch_and_scale(ds, shards.spec, batch_size=batch_size, seed=seed, augment=augment)
+    ds = batch_and_scale(
+        ds, shards.spec, batch_size=batch_size, seed=seed, augment=augment, photo=photo
+    )
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
     by_file = len(shards.files(split)) >= workers

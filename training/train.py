@@ -70,10 +70,11 @@ def train(config: TrainConfig) -> TrainResult:
     if strategy is None:
         strategy = local_strategy(config.strategy)
     model, pretrain_history = compiled_model(ctx, inputs, pool, strategy)
+    augment_mode = ("photo" if hp.photo_aug else "on") if hp.augment else "off"
     print(
         f"model: {config.arch} ({model.count_params():,} parameters), {hp.epochs} epochs, "
         f"batch {hp.batch_size}, lr {hp.lr:g}, patience {hp.patience}, augment "
-        f"{'on' if hp.augment else 'off'}, strategy {strategy_name(strategy)}",
+        f"{augment_mode}, strategy {strategy_name(strategy)}",
         flush=True,
     )
 

@@ -35,6 +35,7 @@ class TrainConfig:
     lr: float | None = None
     patience: int | None = None
     augment: bool | None = None
+    photo_aug: bool | None = None
     label_smoothing: float | None = None
     mixup: float | None = None
     ema: float | None = None
@@ -84,6 +85,7 @@ def resolve(config: TrainConfig) -> Recipe:
         "lr": config.lr,
         "patience": config.patience,
         "augment": config.augment,
+        "photo_aug": config.photo_aug,
         "label_smoothing": config.label_smoothing,
         "mixup": config.mixup,
         "ema": config.ema,
@@ -106,6 +108,8 @@ def resolve(config: TrainConfig) -> Recipe:
         raise UsageError(f"--mixup must be >= 0 (0: off), got {resolved.mixup}")
     if not 0.0 <= resolved.ema < 1.0:
         raise UsageError(f"--ema must be in [0, 1) (0: off), got {resolved.ema}")
+    if resolved.photo_aug and not resolved.augment:
+        raise UsageError("--photo-aug is an augmentation: it needs --augment (not --no-augment)")
     if resolved.pretrain_epochs < 1 and config.pretrain_data is not None:
         raise UsageError(f"--pretrain-epochs must be at least 1, got {resolved.pretrain_epochs}")
     return resolved

@@ -91,6 +91,7 @@ def compiled_model(
                 batch_size=hp.batch_size,
                 label_smoothing=hp.label_smoothing,
                 augment=hp.augment,
+                photo=hp.photo_aug,
                 mixup=hp.mixup,
                 seed=config.seed,
                 progress=ctx.progress,

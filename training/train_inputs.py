@@ -219,6 +219,7 @@ def memory_inputs(ctx: TrainContext) -> Inputs:
         shuffle=True,
         seed=config.seed,
         augment=hp.augment,
+        photo=hp.photo_aug,
         sample_weights=weights,
     )
     val_ds = make_dataset(pix["val"], lab["val"], spec, batch_size=hp.batch_size)
@@ -283,6 +284,7 @@ def shard_inputs(ctx: TrainContext) -> Inputs:
         shuffle=True,
         seed=config.seed,
         augment=hp.augment,
+        photo=hp.photo_aug,
         weights=weights,
         workers=workers,
     )

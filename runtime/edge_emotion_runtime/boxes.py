@@ -37,7 +37,11 @@ def iou_many(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    import numpy as np
-
-    return float(iou_many(np.asarray(a, dtype=np.float64), np.asarray([b], dtype=np.float64))[0])
+    """Intersection over union of two (x, y, w, h) boxes; 0 where the union is empty. The
+    same formula as `iou_many`, in plain Python: a pair of boxes costs ~0.5 us instead of the
+    ~15 us of building arrays (the fused detector compares every pair of its two models' boxes)."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0

@@ -12,7 +12,6 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from edge_emotion_runtime import backends
 from edge_emotion_runtime.errors import ModelError
+from edge_emotion_runtime.fastpath import IN_PLACE_BYTES, ModelIO, pixel_fast_path
 from edge_emotion_runtime.labels import (
     DEFAULT_LABELS,
     DEFAULT_THRESHOLD,
@@ -29,14 +29,9 @@ from edge_emotion_runtime.labels import (
     positive_from_p_happy,
 )
 from edge_emotion_runtime.metadata import ModelMetadata, QuantParams, read_metadata
-from edge_emotion_runtime.preprocess import (
-    MAX_PIXELS,
-    PreprocessSpec,
-    from_array,
-    scale,
-    scale_into,
-    to_pixels,
-)
+from edge_emotion_runtime.prediction import Prediction
+from edge_emotion_runtime.prediction import make_prediction as _prediction
+from edge_emotion_runtime.preprocess import MAX_PIXELS, PreprocessSpec, from_array, to_pixels
 from edge_emotion_runtime.quantization import (
     FLOAT_DTYPES,
     INTEGER_DTYPES,
@@ -45,50 +40,22 @@ from edge_emotion_runtime.quantization import (
     same_params,
 )
 
+__all__ = [
+    "IN_PLACE_BYTES",
+    "TFLITE_IDENTIFIER",
+    "Classifier",
+    "ModelWarning",
+    "Prediction",
+    "pixel_fast_path",
+]
+
 _UINT8 = np.dtype(np.uint8)
-_bitwise_xor = np.bitwise_xor
-# Inputs this large are written straight into the interpreter's buffer (see Classifier).
-IN_PLACE_BYTES = 16 * 1024
 # Bytes 4..8 of every TFLite flatbuffer.
 TFLITE_IDENTIFIER = b"TFL3"
 
 
 class ModelWarning(UserWarning):
     """Something about the model is usable but worth one line (no metadata, failed validation)."""
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One classified image. `probability` is that of `label`; `ms` is the model time only
-    (quantize, invoke, dequantize), not decoding the image."""
-
-    path: str | None
-    label: str
-    probability: float
-    p_happy: float
-    ms: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-_new_object = object.__new__
-
-
-def _prediction(
-    path: str | None, label: str, probability: float, p_happy: float, ms: float
-) -> Prediction:
-    """`Prediction(...)` without the frozen dataclass `__init__`'s five `object.__setattr__`
-    calls: 0.2 instead of 0.6 µs, which is 1-4% of a call on the edge model. Same fields,
-    equality and repr (a test compares the two)."""
-    made = _new_object(Prediction)
-    fields = made.__dict__
-    fields["path"] = path
-    fields["label"] = label
-    fields["probability"] = probability
-    fields["p_happy"] = p_happy
-    fields["ms"] = ms
-    return made
 
 
 def _shape(shape: Any) -> str:
@@ -121,35 +88,21 @@ class Classifier:
         self.threads = threads
         self.use_xnnpack = use_xnnpack
         self._interpreter = interpreter
-        self._lock = threading.Lock()
         inp = interpreter.get_input_details()[0]
         out = interpreter.get_output_details()[0]
-        self._input_index = inp["index"]
-        self._output_index = out["index"]
         self.input_quantization: QuantParams = params_from_details(inp)
         self.output_quantization: QuantParams = params_from_details(out)
-        self._input_dtype = np.dtype(inp["dtype"])
-        self.pixel_path = pixel_fast_path(metadata.preprocess, self.input_quantization)
-        oq = self.output_quantization
-        # Output dequantization as two floats: one multiply on the hot path.
-        self._out_scale = oq.scale if oq.is_quantized else 1.0
-        self._out_zero = float(oq.zero_point) if oq.is_quantized else 0.0
-        # The hot path for resized uint8 faces fills the input tensor without temporaries
-        # (under the lock). A small input (a 48x48 face, 2 KB) is written into a scratch array
-        # and copied by set_tensor; a large one (256x256x3 float32, 768 KB) straight into the
-        # interpreter's own buffer, which saves that copy (~30 µs) but costs ~1 µs of view
-        # set-up that a 2 KB copy does not. The callable from `tensor()` may be kept; the views
-        # it returns must be gone by invoke().
-        self._float_input = self._input_dtype == np.float32
-        self._scratch = np.zeros((1, *metadata.preprocess.shape), dtype=self._input_dtype)
-        self._scratch_face = self._scratch[0]
-        self._in_place = self._scratch.nbytes >= IN_PLACE_BYTES
-        self._input_view = interpreter.tensor(self._input_index)
-        # A 0-d array, not the int 0x80: numpy converts a Python int operand on every call.
-        self._x80 = np.array(0x80, dtype=np.uint8)
-        self._xor = self.pixel_path == "xor"
-        self._direct_pixels = self.pixel_path != "float" or self._float_input
-        self._pixel_shape = tuple(metadata.preprocess.shape)
+        # All tensor traffic, with the int8 fast path for resized uint8 faces (fastpath.py).
+        self._io = ModelIO(
+            interpreter,
+            metadata.preprocess,
+            self.input_quantization,
+            self.output_quantization,
+            threading.Lock(),
+        )
+        self.pixel_path = self._io.mode
+        # The pixel shape `predict` hands to the fast path; None where it cannot take pixels.
+        self._fast_shape = tuple(metadata.preprocess.shape) if self._io.direct else None
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -256,15 +209,15 @@ class Classifier:
         """
         if (
             type(source) is np.ndarray
-            and source.shape == self._pixel_shape
+            and source.shape == self._fast_shape
             and source.dtype == _UINT8
-            and self._direct_pixels
         ):
-            return self._predict_pixels(source)
+            p, ms = self._io.run_pixels(source)
+            return self._decide(p, None, ms)
         path = str(source) if isinstance(source, (str, os.PathLike)) else None
         tensor = self._input_tensor(source)
         start = time.perf_counter()
-        p = self._run(tensor)
+        p = self._io.run_tensor(tensor)
         ms = (time.perf_counter() - start) * 1000.0
         return self._decide(p, path, ms)
 
@@ -285,40 +238,6 @@ class Classifier:
         return [self.predict(s) for s in sources]
 
     # ------------------------------------------------------------------ internals
-    def _predict_pixels(self, pixels: np.ndarray) -> Prediction:
-        """Already-resized uint8 pixels into the input tensor (xor, copy or `scale_into`; in
-        place or through set_tensor), invoke, read.
-
-        This is the per-frame call of a camera loop, so it is written for its ~1 µs of Python
-        around invoke (the benchmark reports it against a bare invoke loop): no temporaries,
-        no per-call allocation but the result.
-        """
-        interpreter = self._interpreter
-        with self._lock:
-            start = time.perf_counter()
-            if self._in_place:
-                face = self._input_view()[0]
-                try:
-                    self._fill(pixels, face)
-                finally:
-                    del face  # invoke() refuses to run while a view of its buffers is alive
-            else:
-                self._fill(pixels, self._scratch_face)
-                interpreter.set_tensor(self._input_index, self._scratch)
-            interpreter.invoke()
-            raw = interpreter.get_tensor(self._output_index).item()
-            ms = (time.perf_counter() - start) * 1000.0
-        return self._decide((raw - self._out_zero) * self._out_scale, None, ms)
-
-    def _fill(self, pixels: np.ndarray, face: np.ndarray) -> None:
-        """Write one resized uint8 face into `face`, an (H,W,C) array of the input's dtype."""
-        if self._xor:
-            _bitwise_xor(pixels, self._x80, face.view(_UINT8))
-        elif self._float_input:
-            scale_into(pixels, self.metadata.preprocess, face)
-        else:
-            face[...] = pixels
-
     def _input_tensor(self, source: Any) -> np.ndarray:
         """The (1,H,W,C) tensor to feed for one image, in the input tensor's dtype.
 
@@ -333,17 +252,8 @@ class Classifier:
                     source[None].astype(np.float32, copy=False), self.input_quantization
                 )
             if source.dtype == np.uint8:
-                return self._pixels_tensor(source[None])
-        return self._pixels_tensor(self._pixels(source)[None])
-
-    def _pixels_tensor(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 pixels -> a new input tensor, through `_fill` (the fast path's own code)
-        wherever pixels map onto the tensor directly; else scaled and quantized."""
-        if not self._direct_pixels:
-            return quantize(scale(pixels, self.spec), self.input_quantization)
-        tensor = np.empty(pixels.shape, dtype=self._input_dtype)
-        self._fill(pixels, tensor)
-        return tensor
+                return self._io.pixels_tensor(source[None])
+        return self._io.pixels_tensor(self._pixels(source)[None])
 
     def _pixels(self, source: Any) -> np.ndarray:
         """uint8 pixels shaped like the model input, from any supported source."""
@@ -355,15 +265,7 @@ class Classifier:
 
     def _invoke(self, x: np.ndarray) -> float:
         """One float input (1,H,W,C), quantized with the input tensor's parameters."""
-        return self._run(quantize(x, self.input_quantization))
-
-    def _run(self, tensor: np.ndarray) -> float:
-        """set_tensor / invoke / get_tensor under the lock; the dequantized scalar output."""
-        with self._lock:
-            self._interpreter.set_tensor(self._input_index, tensor)
-            self._interpreter.invoke()
-            raw = self._interpreter.get_tensor(self._output_index)
-        return (float(raw.flat[0]) - self._out_zero) * self._out_scale
+        return self._io.run_tensor(quantize(x, self.input_quantization))
 
     def _decide(self, p_positive: float, path: str | None, ms: float) -> Prediction:
         meta = self.metadata
@@ -371,25 +273,6 @@ class Classifier:
         label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
         p_happy = p_happy_from_positive(p_positive, meta.labels, meta.positive_index)
         return _prediction(path, label, probability, p_happy, ms)
-
-
-def pixel_fast_path(spec: PreprocessSpec, quant: QuantParams) -> str:
-    """How uint8 pixels become the input tensor: "xor", "identity" or "float".
-
-    With input = pixel / 255 and the usual full-integer input quantization (scale 1/255, zero
-    point -128 for int8, 0 for uint8), quantize(pixel / 255) is exactly `pixel ^ 0x80` viewed as
-    int8, or the pixel itself: no float round trip is needed (a test checks all 256 levels).
-    Anything else takes the general float path.
-    """
-    if spec.divisor != 255.0 or spec.offset != 0.0 or not quant.is_quantized:
-        return "float"
-    if abs(quant.scale * 255.0 - 1.0) > 1e-6:
-        return "float"
-    if quant.dtype == "int8" and quant.zero_point == -128:
-        return "xor"
-    if quant.dtype == "uint8" and quant.zero_point == 0:
-        return "identity"
-    return "float"
 
 
 def _check_model(path: Path, interpreter: Any, metadata: ModelMetadata | None) -> ModelMetadata:

@@ -17,6 +17,8 @@ runtime README, "How faces are found"); `FusionSpec` holds them as data, like `D
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,10 +91,22 @@ class FusedDetector:
     Has the `FaceDetector` surface the pipeline uses (`detect`, `name`, `path`, `spec.name`,
     `members`); thread-safe as its members are."""
 
-    def __init__(self, spec: FusionSpec, primary: FaceDetector, secondary: FaceDetector) -> None:
+    def __init__(
+        self,
+        spec: FusionSpec,
+        primary: FaceDetector,
+        secondary: FaceDetector,
+        *,
+        concurrent: bool | None = None,
+    ) -> None:
         self.spec = spec
         self.primary = primary
         self.secondary = secondary
+        # The two models run at once, one on a helper thread (the interpreters release the GIL
+        # while they invoke), where there is a second core to run it on.
+        if concurrent is None:
+            concurrent = (os.cpu_count() or 1) > 1
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="detector") if concurrent else None
 
     @property
     def name(self) -> str:
@@ -109,9 +123,14 @@ class FusedDetector:
     def detect(self, image: Image.Image, min_score: float | None = None) -> list[Detection]:
         """Faces in `image`, best score first; `min_score` drops fused faces below it."""
         spec = self.spec
-        primary = self.primary.detect(image, spec.confirm_primary)
         low = min(spec.confirm_secondary, spec.secondary_min_score)
-        secondary = self.secondary.detect(image, low)
+        if self._pool is None:
+            primary = self.primary.detect(image, spec.confirm_primary)
+            secondary = self.secondary.detect(image, low)
+        else:
+            pending = self._pool.submit(self.secondary.detect, image, low)
+            primary = self.primary.detect(image, spec.confirm_primary)
+            secondary = pending.result()
         faces = fuse(primary, secondary, spec)
         if min_score is not None:
             faces = [f for f in faces if f.score >= min_score]

@@ -1,8 +1,10 @@
 """The Starlette application: four routes, JSON errors, an optional shared token.
 
-Every answer a client can get is JSON `{"error": "..."}` with a meaningful status or a result;
-an unexpected exception is logged here (with its traceback, server-side only) and reaches the
-client as `{"error": "internal error"}`. Image bytes live in memory only (multipart parts too:
+Every answer a client can get is JSON `{"error": "..."}` with a meaningful status or a result.
+Routes raise; `ERROR_HANDLERS` maps each error type to its status once (Starlette's
+`exception_handlers`). An unexpected exception reaches the client as `{"error": "internal
+error"}`; Starlette re-raises it after answering, so the server logs its traceback
+(server-side only). Image bytes live in memory only (multipart parts too:
 the spool limit is above the body limit, so nothing rolls over to a temporary file) and are
 never logged.
 """
@@ -10,7 +12,7 @@ never logged.
 from __future__ import annotations
 
 import hmac
-import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -27,8 +29,6 @@ from edge_emotion_runtime import __version__
 from edge_emotion_runtime.errors import ImageError, UsageError
 from edge_emotion_runtime.photo import DETECT_MODES, PhotoClassifier
 from edge_emotion_runtime.serve.pool import Busy, PhotoPool
-
-log = logging.getLogger("edge_emotion_runtime.serve")
 
 DEFAULT_MAX_BODY = 10_000_000  # 10 MB, as the --max-body default
 # The page is one file with inline script and style; it talks to this origin only.
@@ -109,6 +109,44 @@ def describe(photo: PhotoClassifier, origin: str) -> dict[str, Any]:
     }
 
 
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error(exc.status, exc.message, exc.headers)
+
+
+async def _busy(request: Request, exc: Exception) -> Response:
+    return error(503, str(exc), {"Retry-After": "1"})
+
+
+async def _image_error(request: Request, exc: Exception) -> Response:
+    return error(422, _client_message(str(exc)))
+
+
+async def _usage_error(request: Request, exc: Exception) -> Response:
+    return error(400, str(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error(exc.status_code, str(exc.detail).lower(), exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return error(500, "internal error")
+
+
+# Looked up by the exception's class hierarchy, most specific first; `Exception` is Starlette's
+# last resort (its ServerErrorMiddleware), which answers and then re-raises for the server's log.
+ERROR_HANDLERS: dict[Any, Any] = {
+    ApiError: _api_error,
+    Busy: _busy,
+    ImageError: _image_error,
+    UsageError: _usage_error,
+    HTTPException: _http_error,
+    Exception: _server_error,
+}
+
+
 def create_app(pool: PhotoPool, config: ServeConfig | None = None) -> Starlette:
     """The ASGI app over a loaded pool (the CLI passes it to uvicorn; tests to TestClient)."""
     config = config or ServeConfig()
@@ -125,20 +163,7 @@ def create_app(pool: PhotoPool, config: ServeConfig | None = None) -> Starlette:
         "max_body_bytes": config.max_body,
         "token_required": config.token is not None,
     }
-    expected = config.token.encode("utf-8") if config.token else None
-
-    def authorise(request: Request) -> None:
-        if expected is None:
-            return
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode("utf-8"), expected
-        ):
-            raise ApiError(
-                401,
-                "missing or wrong token: send 'Authorization: Bearer TOKEN'",
-                {"WWW-Authenticate": "Bearer"},
-            )
+    authorise = _authoriser(config.token)
 
     async def index(request: Request) -> Response:
         return HTMLResponse(
@@ -155,42 +180,18 @@ def create_app(pool: PhotoPool, config: ServeConfig | None = None) -> Starlette:
         return JSONResponse({"status": "ok", **pool.stats().to_dict()})
 
     async def model(request: Request) -> Response:
-        try:
-            authorise(request)
-        except ApiError as err:
-            return error(err.status, err.message, err.headers)
+        authorise(request)
         return JSONResponse(model_doc)
 
     async def predict(request: Request) -> Response:
-        try:
-            authorise(request)
-            detect = request.query_params.get("detect", "auto")
-            if detect not in DETECT_MODES:
-                raise ApiError(400, f"detect must be one of {', '.join(DETECT_MODES)}")
-            kind = _content_kind(request.headers.get("content-type", ""))
-            _check_length(request, config.max_body)
-            result = await pool.analyze(
-                lambda: _image_bytes(request, kind, config.max_body), detect
-            )
-        except ApiError as err:
-            return error(err.status, err.message, err.headers)
-        except Busy as err:
-            return error(503, str(err), {"Retry-After": "1"})
-        except ImageError as err:
-            return error(422, _client_message(str(err)))
-        except UsageError as err:
-            return error(400, str(err))
-        except Exception:
-            log.exception("internal error while analysing an image")
-            return error(500, "internal error")
+        authorise(request)
+        detect = request.query_params.get("detect", "auto")
+        if detect not in DETECT_MODES:
+            raise ApiError(400, f"detect must be one of {', '.join(DETECT_MODES)}")
+        kind = _content_kind(request.headers.get("content-type", ""))
+        _check_length(request, config.max_body)
+        result = await pool.analyze(lambda: _image_bytes(request, kind, config.max_body), detect)
         return JSONResponse(result.to_dict())
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return error(exc.status_code, str(exc.detail).lower(), exc.headers)
-
-    async def server_error(request: Request, exc: Exception) -> Response:
-        return error(500, "internal error")
 
     return Starlette(
         routes=[
@@ -199,8 +200,28 @@ def create_app(pool: PhotoPool, config: ServeConfig | None = None) -> Starlette:
             Route("/v1/model", model, methods=["GET"]),
             Route("/v1/predict", predict, methods=["POST"]),
         ],
-        exception_handlers={HTTPException: http_error, 500: server_error},
+        exception_handlers=ERROR_HANDLERS,
     )
+
+
+def _authoriser(token: str | None) -> Callable[[Request], None]:
+    """A check that raises 401 unless the request carries `token` (none needed when None)."""
+    expected = token.encode("utf-8") if token else None
+
+    def authorise(request: Request) -> None:
+        if expected is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("utf-8"), expected
+        ):
+            raise ApiError(
+                401,
+                "missing or wrong token: send 'Authorization: Bearer TOKEN'",
+                {"WWW-Authenticate": "Bearer"},
+            )
+
+    return authorise
 
 
 def _content_kind(content_type: str) -> str:

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_emotion_runtime import __version__
@@ -102,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-access-log", action="store_true", help="do not log one line per request"
     )
+    parser.add_argument(
+        "--in-browser",
+        action="store_true",
+        help="serve the in-browser app at / (the page runs the models itself with LiteRT.js; "
+        "this server does no inference) with the cross-origin isolation headers",
+    )
+    parser.add_argument(
+        "--build-web",
+        metavar="DIR",
+        help="write the in-browser app for --model into DIR (for any static HTTPS host) and exit",
+    )
     parser.add_argument("--version", action="version", version=f"edge-emotion-serve {__version__}")
     return parser
 
@@ -178,6 +190,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     if bool(args.certfile) != bool(args.keyfile):
         raise UsageError("--certfile and --keyfile go together")
     token = resolve_token(args.token)
+    if args.build_web:
+        from edge_emotion_runtime.serve.web import build
+
+        out = build(
+            args.build_web,
+            args.model,
+            args.detector,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
+        )
+        print(f"edge-emotion-serve: in-browser app written to {out}", file=sys.stderr)
+        return 0
+    if args.in_browser:
+        return _serve_in_browser(args)
 
     from edge_emotion_runtime.serve.listen import bind, check_certificate
 
@@ -266,6 +292,43 @@ def _announce(args: argparse.Namespace, pool: PhotoPool, origin: str, token: str
             f"the API (set ${TOKEN_ENV})",
             file=sys.stderr,
         )
+
+
+def _serve_in_browser(args: argparse.Namespace) -> int:
+    """Build the app into a temporary folder and serve it as static files."""
+    import tempfile
+
+    import uvicorn
+
+    from edge_emotion_runtime.serve.web import build
+    from edge_emotion_runtime.serve.web_app import create_web_app
+
+    with tempfile.TemporaryDirectory(prefix="edge-emotion-web-") as folder:
+        build(
+            folder,
+            args.model,
+            args.detector,
+            mirror=args.mirror,
+            min_confidence=args.min_confidence,
+        )
+        scheme = "https" if args.certfile else "http"
+        print(
+            f"edge-emotion-serve: in-browser app (inference in the page); "
+            f"{scheme}://{args.host}:{args.port}/",
+            file=sys.stderr,
+            flush=True,
+        )
+        uvicorn.run(
+            create_web_app(Path(folder)),
+            host=args.host,
+            port=args.port,
+            access_log=not args.no_access_log,
+            log_level="info",
+            ssl_certfile=args.certfile,
+            ssl_keyfile=args.keyfile,
+            server_header=False,
+        )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
