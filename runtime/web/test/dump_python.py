@@ -20,12 +20,20 @@ from edge_emotion_runtime.photo import PhotoClassifier
 from edge_emotion_runtime.preprocess import PHOTO_LONG_SIDE, _target, to_rgb
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "photos"
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures"
+if (SHARED / "astronaut.png").is_file():
+    ASTRONAUT, CAMERA = SHARED / "astronaut.png", SHARED / "camera.png"
+    PHOTOS = sorted(SHARED.glob("*.png")) + sorted((SHARED / "nonface").glob("*.*"))
+else:  # a fresh clone without ../shared: the committed public-domain fixtures
+    ASTRONAUT = FIXTURES / "photos" / "astronaut-256.jpg"
+    CAMERA = FIXTURES / "photos" / "camera-face-200.jpg"
+    PHOTOS = sorted((FIXTURES / "photos").glob("*.jpg")) + sorted((FIXTURES / "nonface").glob("*"))
 
 
 def generated(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    astro = Image.open(SHARED / "astronaut.png").convert("RGB")
-    camera = Image.open(SHARED / "camera.png").convert("RGB")
+    astro = Image.open(ASTRONAUT).convert("RGB")
+    camera = Image.open(CAMERA).convert("RGB")
     out = []
 
     def save(name: str, image: Image.Image, **kw) -> None:
@@ -86,8 +94,7 @@ def _det(d) -> dict:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    photos = sorted(SHARED.glob("*.png")) + sorted((SHARED / "nonface").glob("*.*"))
-    photos = [p for p in photos if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+    photos = [p for p in PHOTOS if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
     photos += generated(out / "images")
     photo = PhotoClassifier.load(quiet=True)
     # The options a build can set (edge-emotion-serve --build-web --no-mirror --min-confidence).
