@@ -197,9 +197,11 @@ def test_upload_on_a_phone_sized_window_shows_the_happy_face(
     try:
         _open(driver, server.url)
         driver.find_element("id", "file").send_keys(str(ASTRONAUT))
+        width, height = Image.open(ASTRONAUT).size
         _wait(
             driver,
-            f"document.getElementById('stats').textContent.startsWith('512×512') && {HAPPY_FACE}",
+            f"document.getElementById('stats').textContent.startsWith('{width}×{height}') "
+            f"&& {HAPPY_FACE}",
         )
         wide = driver.execute_script(
             "return [...document.querySelectorAll('body *')]"
