@@ -13,6 +13,7 @@ from edge_emotion_runtime import bundled
 from edge_emotion_runtime.detector import (
     FULL_RANGE,
     SHORT_RANGE,
+    Detection,
     FaceDetector,
     decode,
     letterbox,
@@ -142,3 +143,55 @@ def test_a_non_blazeface_model_is_refused_as_a_detector() -> None:
 def test_unknown_detector_name_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="unknown face detector 'medium'"):
         FaceDetector.load("medium")
+
+
+def test_decode_reads_width_height_and_every_keypoint_coordinate_from_their_own_columns() -> None:
+    anchors = np.array([[0.25, 0.75]], np.float32)
+    raw = np.zeros((1, 16), np.float32)
+    raw[0, :4] = [12.8, -6.4, 25.6, 51.2]  # centre offset (0.1, -0.05), w 0.2, h 0.4 of 128
+    raw[0, 4:] = np.arange(1, 13, dtype=np.float32) * 1.28  # keypoints 0.01 .. 0.12 off
+    boxes, scores = decode(raw, np.array([3.0], np.float32), anchors, SHORT_RANGE)
+    assert boxes.shape == (1, 16) and scores.dtype == np.float32
+    np.testing.assert_allclose(boxes[0, :4], [0.35 - 0.1, 0.70 - 0.2, 0.2, 0.4], atol=1e-6)
+    xs = 0.25 + np.arange(1, 13, 2) * 0.01
+    ys = 0.75 + np.arange(2, 14, 2) * 0.01
+    np.testing.assert_allclose(boxes[0, 4::2], xs, atol=1e-6)
+    np.testing.assert_allclose(boxes[0, 5::2], ys, atol=1e-6)
+
+
+def test_decode_with_nothing_over_the_threshold_is_empty_and_shaped_for_nms() -> None:
+    boxes, scores = decode(
+        np.zeros((2, 16), np.float32),
+        np.full(2, -5.0, np.float32),
+        SHORT_RANGE.anchors()[:2],
+        SHORT_RANGE,
+    )
+    assert boxes.shape == (0, 16) and boxes.dtype == np.float32
+    assert scores.shape == (0,) and scores.dtype == np.float32
+
+
+def test_decode_threshold_is_inclusive_and_extreme_logits_are_clipped_not_lost() -> None:
+    at = np.float32(np.log(SHORT_RANGE.min_score / (1 - SHORT_RANGE.min_score)))  # exactly 0.5
+    raw = np.zeros((3, 16), np.float32)
+    logits = np.array([at, np.nextafter(at, np.float32(-1)), 1e30], np.float32)
+    _, scores = decode(raw, logits, SHORT_RANGE.anchors()[:3], SHORT_RANGE)
+    assert scores.tolist() == [0.5, 1.0]  # at the threshold kept, just below dropped, 1e30 -> 1
+
+
+def test_scaled_detection_multiplies_box_and_keypoints_per_axis() -> None:
+    d = Detection((10.0, 20.0, 30.0, 40.0), 0.9, ((1.0, 2.0), (3.0, 4.0)), "full")
+    s = d.scaled(2.0, 0.5)
+    assert s.box == (20.0, 10.0, 60.0, 20.0)
+    assert s.keypoints == ((2.0, 1.0), (6.0, 2.0)) and s.score == 0.9 and s.source == "full"
+    assert d.scaled(1.0, 1.0) is d
+    assert d.scaled(1.0, 2.0).box == (10.0, 40.0, 30.0, 80.0)
+
+
+def test_clipped_box_rounds_and_clips_to_the_image() -> None:
+    def clip(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        return Detection(box, 0.9, ()).clipped_box(100, 50)
+
+    assert clip((10.4, 5.6, 20.2, 10.0)) == (10, 6, 21, 10)
+    assert clip((-5.0, -3.0, 20.0, 10.0)) == (0, 0, 15, 7)  # cut by the left and top edges
+    assert clip((90.0, 45.0, 20.0, 10.0)) == (90, 45, 10, 5)  # cut by the right and bottom
+    assert clip((120.0, 60.0, 10.0, 10.0)) == (120, 60, 0, 0)  # wholly outside: empty
