@@ -120,7 +120,11 @@ TARGETS = (
         "metadata",
         f"{PKG}/metadata.py",
         ("_preprocess", "_quant", "_read_json", "_split"),
-        ("tests/test_reliability_model.py", "tests/test_runtime_tflite.py"),
+        (
+            "tests/test_reliability_model.py",
+            "tests/test_runtime_tflite.py",
+            "tests/test_runtime_metadata_fields.py",
+        ),
     ),
     Target(
         "fields",
