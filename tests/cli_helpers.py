@@ -51,6 +51,13 @@ def run_module(
     return result
 
 
+def run_workstation_cli(
+    *args: object, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`edge-emotion ARGS` (`python -m edge_emotion.cli`) in a fresh process; never a traceback."""
+    return run_module("edge_emotion.cli", *args, cwd=cwd, timeout=timeout)
+
+
 def run_device_cli(
     *args: object, cwd: Path | None = None, env: dict[str, str] | None = None, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:

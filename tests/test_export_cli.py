@@ -16,12 +16,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import invoke
 
 from edge_emotion.export.types import ExportMode, ExportOptions, IoType, Status
 from edge_emotion.rundir import RunDir
@@ -34,19 +34,7 @@ CALIB = "24"  # the tiny run's train split has 32 images
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run the real `edge-emotion` entry point in-process; (exit code, stdout, stderr)."""
-    from edge_emotion import cli
-
-    old = sys.argv
-    sys.argv = ["edge-emotion", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
+    return invoke(args)
 
 
 def _copy_run(src: Path, dst: Path) -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_workstation_cli as run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,15 +40,6 @@ def _write(folder: Path, lines: list[str], *, bom: bool = False) -> Path:
     path = folder / "fer2013.csv"
     path.write_bytes(("\ufeff" if bom else "").encode() + ("\n".join(lines) + "\n").encode())
     return path
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge_emotion.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def assert_exit_2_one_line(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:

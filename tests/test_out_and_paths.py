@@ -6,25 +6,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_workstation_cli as run_cli
 from PIL import Image
 
 from edge_emotion.errors import ModelError
 from edge_emotion.rundir import RunDir
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge_emotion.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def one_error(proc: subprocess.CompletedProcess[str], code: int = 2) -> str:
