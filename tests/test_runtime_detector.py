@@ -195,3 +195,11 @@ def test_clipped_box_rounds_and_clips_to_the_image() -> None:
     assert clip((-5.0, -3.0, 20.0, 10.0)) == (0, 0, 15, 7)  # cut by the left and top edges
     assert clip((90.0, 45.0, 20.0, 10.0)) == (90, 45, 10, 5)  # cut by the right and bottom
     assert clip((120.0, 60.0, 10.0, 10.0)) == (120, 60, 0, 0)  # wholly outside: empty
+
+
+def test_decode_threshold_is_each_variants_own_score_not_one_half() -> None:
+    # 0.55 passes short range's 0.5 and fails full range's 0.6 (logit of p / (1 - p)).
+    logit = np.array([np.log(0.55 / 0.45)], np.float32)
+    raw = np.zeros((1, 16), np.float32)
+    assert decode(raw, logit, SHORT_RANGE.anchors()[:1], SHORT_RANGE)[1].shape == (1,)
+    assert decode(raw, logit, FULL_RANGE.anchors()[:1], FULL_RANGE)[1].shape == (0,)
