@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from chromium import new_driver, wait_for
 from PIL import Image
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
@@ -34,18 +35,6 @@ SHARED_PHOTOS = ROOT.parent / "shared" / "photos"
 FIXTURE_PHOTO = ROOT / "tests" / "fixtures" / "photos" / "astronaut-256.jpg"
 TOKEN = "browser-test-token"
 HAPPY_RGB = (242, 183, 5)  # #f2b705, the page's colour for a happy face box
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-)
 
 
 def _astronaut() -> Path:
@@ -109,39 +98,22 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def driver(browser_tools: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    from selenium.webdriver.chrome.service import Service
-
     chromium, chromedriver = browser_tools
     folder = tmp_path_factory.mktemp("browser")
     video = write_y4m(folder / "astronaut.y4m", Image.open(_astronaut()))
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--use-file-for-fake-video-capture={video}")
-    options.add_argument(f"--user-data-dir={folder / 'profile'}")
-    options.add_argument("--window-size=1000,900")
-    browser = webdriver.Chrome(service=Service(chromedriver), options=options)
-    browser.set_script_timeout(10)
+    browser = new_driver(chromium, chromedriver, folder, video, script_timeout=10)
     yield browser
     browser.quit()
 
 
 def _wait(driver: Any, script: str, timeout: float = 15.0) -> Any:
     """Poll a JS expression until truthy; returns its value, or fails with the page's state."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.1)
-    state = driver.execute_script(
-        "return ['stats: ' + document.getElementById('stats').textContent,"
+    state = (
+        "['stats: ' + document.getElementById('stats').textContent,"
         " 'faces: ' + document.getElementById('faces').textContent,"
-        " 'status: ' + document.getElementById('status').textContent];"
+        " 'status: ' + document.getElementById('status').textContent]"
     )
-    pytest.fail(f"timed out after {timeout:g} s waiting for {script}: {state}")
+    return wait_for(driver, script, timeout, state)
 
 
 HAPPY_FACE = "[...document.querySelectorAll('#faces li')].some(li => li.dataset.label === 'happy')"

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from chromium import new_driver, wait_for
 from PIL import Image
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
@@ -35,18 +36,6 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # The shared photos where they are beside the checkout, else the committed public-domain ones.
 HAVE_SHARED = (SHARED / "astronaut.png").is_file()
 ASTRONAUT = SHARED / "astronaut.png" if HAVE_SHARED else FIXTURES / "photos" / "astronaut-256.jpg"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-)
 HAPPY_FACE = "[...document.querySelectorAll('#faces li')].some(li => li.dataset.label === 'happy')"
 ANALYZE_BYTES = (
     "const [data, done] = arguments;"
@@ -102,20 +91,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver")
     _need(bool(chromium and chromedriver), "chromium and chromium-driver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    from selenium.webdriver.chrome.service import Service
-
     folder = tmp_path_factory.mktemp("web-browser")
     video = moving_face_y4m(folder / "face.y4m")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--use-file-for-fake-video-capture={video}")
-    options.add_argument(f"--user-data-dir={folder / 'profile'}")
-    options.add_argument("--window-size=1000,900")
-    browser = webdriver.Chrome(service=Service(chromedriver), options=options)
-    browser.set_script_timeout(60)
+    browser = new_driver(chromium, chromedriver, folder, video, script_timeout=60)
     yield browser
     browser.quit()
 
@@ -129,17 +107,11 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _wait(driver: Any, script: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.1)
-    state = driver.execute_script(
-        "return [document.getElementById('stats').textContent,"
-        " document.getElementById('status').textContent];"
+    state = (
+        "[document.getElementById('stats').textContent,"
+        " document.getElementById('status').textContent]"
     )
-    pytest.fail(f"timed out after {timeout:g} s waiting for {script}: {state}")
+    return wait_for(driver, script, timeout, state)
 
 
 def _open(driver: Any, url: str) -> None:
