@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         else:  # the benchmark's photo set: each photo and its 640 px JPEG copy
             from edge_emotion.benchmarks.photos import default_photo_dir, prepare
 
-            names = [str(default_photo_dir())]
+            names = [os.path.relpath(default_photo_dir())]  # no machine paths in results
             paths = [Path(p["path"]) for p in prepare(default_photo_dir(), Path(tmp))]
         report = {"folders": names, **measure(paths, args.old_model, args.repeats)}
     text = json.dumps(report, indent=2)
