@@ -21,7 +21,7 @@ from edge_emotion_runtime.crop import (
 )
 from edge_emotion_runtime.detector import Detection
 from edge_emotion_runtime.errors import UsageError
-from edge_emotion_runtime.photo import PhotoClassifier
+from edge_emotion_runtime.photo import Face, PhotoClassifier, Verdict
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PHOTO = FIXTURES / "photos" / "astronaut-256.jpg"
@@ -263,3 +263,50 @@ def test_small_images_are_whole_faces_only_when_their_best_face_fills_them() -> 
     face = Image.open(FIXTURES / "photos" / "astronaut-256.jpg").crop((85, 33, 139, 87))
     crop = photos.analyze(face.resize((48, 48)).convert("L"))
     assert crop.whole_image and crop.faces[0].box == (0, 0, 48, 48)
+
+
+# ---------------------------------------------------------------- the photo's verdict
+def _face(p_happy: float) -> Face:
+    label, probability = ("happy", p_happy) if p_happy >= 0.5 else ("sad", 1.0 - p_happy)
+    return Face(
+        box=(0, 0, 10, 10), score=0.9, label=label, probability=probability, p_happy=p_happy
+    )
+
+
+def test_a_lone_face_is_the_photos_verdict(bundled_photos: PhotoClassifier) -> None:
+    face = _face(0.3)
+    assert bundled_photos.verdict((face,)) == Verdict("sad", 0.7, 0.3)
+    assert bundled_photos.verdict(()) is None
+
+
+def test_several_faces_are_decided_on_their_mean_by_the_models_rule(
+    bundled_photos: PhotoClassifier,
+) -> None:
+    # The largest face says sad; the mean of the three says happy.
+    verdict = bundled_photos.verdict((_face(0.2), _face(0.9), _face(0.8)))
+    assert verdict is not None and verdict.label == "happy"
+    assert verdict.p_happy == pytest.approx(1.9 / 3) and verdict.probability == verdict.p_happy
+    # A mean of exactly 0.5 is P(sad) = 0.5, not above the threshold: happy, as for one face.
+    assert bundled_photos.verdict((_face(0.25), _face(0.75))) == Verdict("happy", 0.5, 0.5)
+
+
+def test_an_unsure_mean_is_hedged_like_a_face() -> None:
+    photos = PhotoClassifier.load(quiet=True, min_confidence=0.7)
+    verdict = photos.verdict((_face(0.9), _face(0.3)))
+    assert verdict is not None and verdict.label == "uncertain"
+    assert verdict.p_happy == pytest.approx(0.6)
+
+
+def test_two_faces_in_one_photo_report_their_mean_at_the_top_level(
+    bundled_photos: PhotoClassifier,
+) -> None:
+    with Image.open(PHOTO) as one:
+        face = one.convert("RGB")
+    canvas = Image.new("RGB", (2 * face.width + 60, face.height + 40), (120, 120, 120))
+    canvas.paste(face, (20, 20))
+    canvas.paste(face.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((200, 200)), (300, 40))
+    result = bundled_photos.analyze(np.asarray(canvas), detect="always")
+    assert len(result.faces) == 2
+    mean = (result.faces[0].p_happy + result.faces[1].p_happy) / 2
+    data = result.to_dict()
+    assert data["p_happy"] == round(mean, 6) and result.label == data["label"] == "happy"

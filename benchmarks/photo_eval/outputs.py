@@ -42,6 +42,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "box_y",
     "box_w",
     "box_h",
+    "face_p_happy",
     "score",
     "whole_image",
     "width",

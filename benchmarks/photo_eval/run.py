@@ -19,15 +19,17 @@ STAGES: tuple[str, ...] = ("decode", "detect", "classify", "total")
 
 @dataclass(frozen=True)
 class PhotoRecord:
-    """What the pipeline said about one photo; the prediction is its primary (largest) face."""
+    """What the pipeline said about one photo: its verdict (`PhotoResult.verdict`), and the
+    primary (largest) face's box for the error sheet."""
 
     path: str
     truth: str
-    predicted: str | None  # the primary face's label (e.g. "uncertain"), None: no face
+    predicted: str | None  # the photo's label (e.g. "uncertain"), None: no face
     probability: float | None  # of `predicted`
     p_happy: float | None
     n_faces: int
     box: tuple[int, int, int, int] | None  # primary face (x, y, w, h), original pixels
+    face_p_happy: float | None  # the primary face's own P(happy) (differs with 2+ faces)
     score: float | None  # detector score of the primary face
     whole_image: bool
     width: int
@@ -48,6 +50,7 @@ class PhotoRecord:
             "p_happy": _round(self.p_happy),
             "n_faces": self.n_faces,
             "box": list(self.box) if self.box else None,
+            "face_p_happy": _round(self.face_p_happy),
             "score": _round(self.score, 4),
             "whole_image": self.whole_image,
             "width": self.width,
@@ -102,11 +105,12 @@ def record(item: LabelledPhoto, result: Any) -> PhotoRecord:
     return PhotoRecord(
         path=item.name,
         truth=item.truth,
-        predicted=face.label if face else None,
-        probability=face.probability if face else None,
-        p_happy=face.p_happy if face else None,
+        predicted=result.label,
+        probability=result.probability,
+        p_happy=result.p_happy,
         n_faces=len(result.faces),
         box=tuple(face.box) if face else None,
+        face_p_happy=face.p_happy if face else None,
         score=face.score if face else None,
         whole_image=result.whole_image,
         width=result.width,

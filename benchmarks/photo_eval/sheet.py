@@ -97,6 +97,8 @@ def draw(
         x, y = (i % columns) * cell_w + PAD, (i // columns) * cell_h + PAD
         sheet.paste(_tile(photos, root, record), (x, y))
         said = f"{record.predicted} {record.probability:.2f}" if record.predicted else "no face"
+        if record.n_faces > 1:
+            said += f" ({record.n_faces} faces)"
         caption = (f"#{i + 1} {record.truth} -> {said}", _fit(Path(record.path).name))
         for line, words in enumerate(caption):
             ink = colour if line == 0 else OTHER_COLOUR

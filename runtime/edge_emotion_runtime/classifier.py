@@ -226,12 +226,16 @@ class Classifier:
         mirror image, decided by the model's rule. An expression does not change in a mirror,
         so the mean is a two-view ensemble for one extra invoke (~0.1 ms); the photo pipeline
         classifies faces this way by default. `predict` itself stays one invoke."""
-        meta = self.metadata
         first = self.predict(pixels)
         second = self.predict(np.ascontiguousarray(pixels[:, ::-1]))
-        p_happy = (first.p_happy + second.p_happy) / 2.0
+        return self.decide_p_happy((first.p_happy + second.p_happy) / 2.0, first.ms + second.ms)
+
+    def decide_p_happy(self, p_happy: float, ms: float = 0.0) -> Prediction:
+        """The model's own decision rule applied to a P("happy") that is not one invoke's output
+        (a mirror pair's mean, a photo's mean over faces, a track's smoothed value)."""
+        meta = self.metadata
         p_positive = positive_from_p_happy(p_happy, meta.labels, meta.positive_index)
-        return self._decide(p_positive, None, first.ms + second.ms)
+        return self._decide(p_positive, None, ms)
 
     def predict_many(self, sources: Iterable[Any]) -> list[Prediction]:
         """`predict` for each item, in order; the first bad image raises its ImageError."""

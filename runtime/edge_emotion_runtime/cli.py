@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="one JSON object per image: path, size, faces (box, score, label, probability, "
-        "p_happy), the largest face's label/probability/p_happy (null if none), ms per stage",
+        "p_happy), the photo's label/probability/p_happy (its face's, or the mean over its faces; "
+        "null if none), ms per stage",
     )
     parser.add_argument(
         "--verbose", "-v", action="store_true", help="print the model and backend in use on stderr"
@@ -97,7 +98,8 @@ def display(path: str | None) -> str:
 
 
 def format_text(result: PhotoResult) -> str:
-    """One line per image: the faces (largest first) with label, probability and box."""
+    """One line per image: the faces (largest first) with label, probability and box, and with
+    several faces the photo's answer (`PhotoResult.verdict`)."""
     name, ms = display(result.path), result.timings.total
     if result.whole_image:
         face = result.faces[0]
@@ -109,7 +111,10 @@ def format_text(result: PhotoResult) -> str:
         f"{printable(f.label)} {f.probability:.3f} [{','.join(map(str, f.box))}]"
         for f in result.faces
     )
-    return f"{name}: {count} face{'s' if count > 1 else ''}: {faces} ({ms:.1f} ms)"
+    if count == 1 or result.verdict is None:
+        return f"{name}: 1 face: {faces} ({ms:.1f} ms)"
+    photo = f"{printable(result.verdict.label)} {result.verdict.probability:.3f}"
+    return f"{name}: {count} faces: {faces}; photo: {photo} ({ms:.1f} ms)"
 
 
 def format_json(result: PhotoResult, annotated: Path | None = None) -> str:

@@ -92,9 +92,22 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """The photo's answer: its one face's, or the model's rule applied to the mean P("happy")
+    of all its faces. On the dev photos (`evaluate-photos`) the mean was right more often than
+    the largest face alone (88.7% vs 87.9% of covered photos, better on both halves of the set):
+    the people in one photo mostly share a mood, and one misread face no longer decides."""
+
+    label: str
+    probability: float
+    p_happy: float
+
+
+@dataclass(frozen=True)
 class PhotoResult:
-    """All faces of one photo, largest first. `whole_image` says the image itself was classified
-    as a face crop (`--detect never`, or `auto` on an image that already is a crop)."""
+    """All faces of one photo, largest first, and the photo's `verdict` (None without faces).
+    `whole_image` says the image itself was classified as a face crop (`--detect never`, or
+    `auto` on an image that already is a crop)."""
 
     path: str | None
     width: int
@@ -102,6 +115,7 @@ class PhotoResult:
     faces: tuple[Face, ...]
     whole_image: bool
     timings: Timings = field(default_factory=Timings)
+    verdict: Verdict | None = None
 
     @property
     def primary(self) -> Face | None:
@@ -110,24 +124,28 @@ class PhotoResult:
 
     @property
     def label(self) -> str | None:
-        """The primary face's label (None without faces)."""
-        return self.faces[0].label if self.faces else None
+        """The photo's label (None without faces)."""
+        return self.verdict.label if self.verdict else None
+
+    @property
+    def probability(self) -> float | None:
+        return self.verdict.probability if self.verdict else None
 
     @property
     def p_happy(self) -> float | None:
-        return self.faces[0].p_happy if self.faces else None
+        return self.verdict.p_happy if self.verdict else None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of one image (CLI `--json` line, HTTP answer)."""
-        primary = self.primary
+        verdict = self.verdict
         return {
             "path": self.path,
             "width": self.width,
             "height": self.height,
             "faces": [f.to_dict() for f in self.faces],
-            "label": primary.label if primary else None,
-            "probability": round(primary.probability, 6) if primary else None,
-            "p_happy": round(primary.p_happy, 6) if primary else None,
+            "label": verdict.label if verdict else None,
+            "probability": round(verdict.probability, 6) if verdict else None,
+            "p_happy": round(verdict.p_happy, 6) if verdict else None,
             "whole_image": self.whole_image,
             "ms": self.timings.to_dict(),
         }
@@ -254,7 +272,7 @@ class PhotoClassifier:
         size = original_size(image)
         if detect == "never":
             face = self._classify_whole(image, size)
-            return _result(path, size, (face,), True, decode_ms, start, start)
+            return self._result(path, size, (face,), True, decode_ms, start, start)
         rgb = to_rgb(image, self.classifier.spec.alpha_background, path or "<image>")
         assert self.detector is not None
         detections = self.detector.detect(rgb)
@@ -263,12 +281,12 @@ class PhotoClassifier:
             if whole:
                 detected = time.perf_counter()
                 face = self._classify_whole(image, size, score)
-                return _result(path, size, (face,), True, decode_ms, start, detected)
+                return self._result(path, size, (face,), True, decode_ms, start, detected)
         detected = time.perf_counter()
         scale = (size[0] / image.width, size[1] / image.height)
         faces = [self._classify_face(rgb, d, size, scale) for d in detections]
         faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
-        return _result(path, size, tuple(faces), False, decode_ms, start, detected)
+        return self._result(path, size, tuple(faces), False, decode_ms, start, detected)
 
     def _is_face_crop(
         self, rgb: Image.Image, size: tuple[int, int], detections: list[Detection]
@@ -364,6 +382,39 @@ class PhotoClassifier:
         box = detection.scaled(*scale).clipped_box(*size)
         return self._face(prediction, box, detection.score)
 
+    def verdict(self, faces: tuple[Face, ...]) -> Verdict | None:
+        """The photo's answer (see `Verdict`): a lone face's own, else the mean of P("happy")
+        over the faces, summed in order (the page sums the same way, bit for bit)."""
+        if not faces:
+            return None
+        if len(faces) == 1:
+            face = faces[0]
+            return Verdict(face.label, face.probability, face.p_happy)
+        total = 0.0
+        for face in faces:
+            total += face.p_happy
+        decided = self.classifier.decide_p_happy(total / len(faces))
+        label = hedge(decided.label, decided.probability, self.min_confidence)
+        return Verdict(label, decided.probability, decided.p_happy)
+
+    def _result(
+        self,
+        path: str | None,
+        size: tuple[int, int],
+        faces: tuple[Face, ...],
+        whole: bool,
+        decode_ms: float,
+        start: float,
+        detected: float,
+    ) -> PhotoResult:
+        end = time.perf_counter()
+        timings = Timings(
+            decode=decode_ms,
+            detect=(detected - start) * 1000.0,
+            classify=(end - detected) * 1000.0,
+        )
+        return PhotoResult(path, size[0], size[1], faces, whole, timings, self.verdict(faces))
+
     def _face(
         self, prediction: Prediction, box: tuple[int, int, int, int], score: float | None
     ) -> Face:
@@ -379,21 +430,3 @@ class PhotoClassifier:
 def _members(detector: FaceDetector | FusedDetector | None) -> dict[str, FaceDetector]:
     """The single-model detectors inside `detector`, by variant name."""
     return {} if detector is None else detector.members
-
-
-def _result(
-    path: str | None,
-    size: tuple[int, int],
-    faces: tuple[Face, ...],
-    whole: bool,
-    decode_ms: float,
-    start: float,
-    detected: float,
-) -> PhotoResult:
-    end = time.perf_counter()
-    timings = Timings(
-        decode=decode_ms,
-        detect=(detected - start) * 1000.0,
-        classify=(end - detected) * 1000.0,
-    )
-    return PhotoResult(path, size[0], size[1], faces, whole, timings)

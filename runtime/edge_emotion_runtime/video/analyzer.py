@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from edge_emotion_runtime.defaults import DEFAULT_DETECTOR, DEFAULT_MIRROR
 from edge_emotion_runtime.errors import UsageError
-from edge_emotion_runtime.labels import decide, hedge, positive_from_p_happy
+from edge_emotion_runtime.labels import hedge
 from edge_emotion_runtime.video.results import (
     FrameResult,
     TrackedFace,
@@ -59,10 +59,10 @@ class VideoAnalyzer:
     def decide(self, p_happy: float) -> tuple[str, float]:
         """(label, probability of it) for a (smoothed) probability of "happy", by the model's own
         rule: `labels.decide`, the one a photo goes through."""
-        meta = self._meta
-        p_positive = positive_from_p_happy(p_happy, meta.labels, meta.positive_index)
-        label, probability = decide(p_positive, meta.labels, meta.threshold, meta.positive_index)
-        return hedge(label, probability, self.classifier.min_confidence), probability
+        decided = self.classifier.classifier.decide_p_happy(p_happy)
+        return hedge(decided.label, decided.probability, self.classifier.min_confidence), (
+            decided.probability
+        )
 
     def process(self, frame: Frame) -> FrameResult:
         """Analyse one frame and advance the tracks."""

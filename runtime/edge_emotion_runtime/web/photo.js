@@ -168,6 +168,18 @@ export class PhotoClassifier {
     return [isFaceCrop(size, found, [rgb.width, rgb.height], rule), found[0]?.score ?? null];
   }
 
+  /** PhotoClassifier.verdict: a lone face's answer, else the rule on the mean P(happy) of all
+   *  faces, summed in order as the Python runtime sums them. */
+  verdict(faces) {
+    if (faces.length === 0) return null;
+    if (faces.length === 1) return faces[0];
+    let total = 0.0;
+    for (const f of faces) total += f.p_happy;
+    const pHappy = total / faces.length;
+    const decided = this.decidePositive(this.happyIsPositive ? pHappy : 1.0 - pHappy);
+    return { ...decided, label: this.hedge(decided.label, decided.probability) };
+  }
+
   hedge(label, probability) {
     const floor = this.config.min_confidence;
     return floor !== null && floor !== undefined && probability < floor ? "uncertain" : label;
@@ -210,7 +222,7 @@ export class PhotoClassifier {
     }
     for (const f of faces) f.label = this.hedge(f.label, f.probability);
     const end = now();
-    const primary = faces[0] ?? null;
+    const verdict = this.verdict(faces);
     const ms = { decode: decodeMs, detect: detected - start, classify: end - detected };
     ms.total = ms.decode + ms.detect + ms.classify;
     for (const k of Object.keys(ms)) ms[k] = round(ms[k], 3);
@@ -219,9 +231,9 @@ export class PhotoClassifier {
       width: size[0],
       height: size[1],
       faces: faces.map(faceToDict),
-      label: primary ? primary.label : null,
-      probability: primary ? round(primary.probability, 6) : null,
-      p_happy: primary ? round(primary.p_happy, 6) : null,
+      label: verdict ? verdict.label : null,
+      probability: verdict ? round(verdict.probability, 6) : null,
+      p_happy: verdict ? round(verdict.p_happy, 6) : null,
       whole_image: whole,
       ms,
     };
