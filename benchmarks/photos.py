@@ -85,4 +85,4 @@ def measure(row: dict[str, Any], photos: list[dict[str, Any]], runs: int) -> dic
                 timings = pipeline.analyze(photo["path"]).timings
                 for stage in stages:
                     stages[stage].append(getattr(timings, stage))
-    return {"ms": stages, "faces": faces, "runs": runs}
+    return {"ms": stages, "faces": faces, "runs": runs, "pipeline": pipeline.describe()}

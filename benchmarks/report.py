@@ -314,7 +314,7 @@ def photo_section(doc: BenchmarkDoc) -> list[str]:
         f"`PhotoClassifier.analyze` on {len(photos)} real photos: {shown}; "
         f"{first.runs} timed runs each after one warm-up, median ms per stage "
         "over all photos and runs. Same model, backend, threads and XNNPACK setting as the row; "
-        "the detector is the bundled BlazeFace short range.",
+        f"pipeline: {first.pipeline or 'the bundled BlazeFace short range, one view per face'}.",
         "",
         "| row | decode | detect | crop + classify | total | photos/s |",
         "|---|---:|---:|---:|---:|---:|",

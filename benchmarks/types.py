@@ -180,6 +180,9 @@ class PhotoTimes(Record):
     runs: int  # timed runs per photo
     ms: dict[str, tuple[float, ...]]  # stage -> every timed run, photo by photo
     p50_ms: PhotoStages
+    # The pipeline measured (`PhotoClassifier.describe()`); absent in results written before the
+    # photo defaults changed, which all ran the short-range detector with one view per face.
+    pipeline: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

@@ -211,5 +211,8 @@ def test_photo_pipeline_is_timed_per_stage_on_every_measured_tflite_row(bench: t
         p50 = photo["p50_ms"]
         assert all(p50[k] > 0 for k in ("decode", "detect", "classify"))
         assert p50["total"] >= max(p50["decode"], p50["detect"], p50["classify"])
-    assert "### Photo pipeline" in (out_dir / "benchmark.md").read_text()
+        assert photo["pipeline"] == "blazeface-fused (full + short), mirror view"  # the default
+    report = (out_dir / "benchmark.md").read_text()
+    assert "### Photo pipeline" in report
+    assert "pipeline: blazeface-fused (full + short), mirror view." in report
     assert "photo pipeline, median ms" in out

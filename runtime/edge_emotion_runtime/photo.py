@@ -346,6 +346,13 @@ class PhotoClassifier:
             source = from_array(source)
         return load_image(source, max_pixels=self.max_pixels, keep=PHOTO_LONG_SIDE)
 
+    def describe(self) -> str:
+        """The pipeline in a few words, for reports: detector, views per face, confidence floor."""
+        detector = self.detector.name if self.detector is not None else "no detector"
+        views = "mirror view" if self.mirror else "one view per face"
+        floor = f", min confidence {self.min_confidence}" if self.min_confidence else ""
+        return f"{detector}, {views}{floor}"
+
     def detect_faces(self, image: Image.Image) -> list[Detection]:
         """The raw detections of a decoded image (for callers that crop on their own)."""
         if self.detector is None:
