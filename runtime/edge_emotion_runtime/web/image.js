@@ -216,15 +216,25 @@ const horizontal = (image, outW) => pass(image, outW, "h");
 const vertical = (image, outH) => pass(image, outH, "v");
 
 /**
- * Image.resize(size, BILINEAR) for L/RGB: two fixed-point passes, a pass skipped when its side
- * is unchanged. Horizontal first as Resample.c (1d2e1ad) has it; newer Pillow (13) sometimes runs
- * the vertical pass first (PR 9549) for which the parity tests report any difference.
+ * Resample.c's rule for the order of the two passes (Pillow 13, ImagingResampleInner): the
+ * vertical pass runs first when the height shrinks by more than twice as many pixels as the
+ * width does. The order moves pixels by +-1, so it must be Pillow's.
  */
-export function resizeBilinear(image, outW, outH, order = "hv") {
+export function horizontalFirst(inW, inH, outW, outH) {
+  return !(inH - outH > 0 && inH - outH > (inW - outW) * 2);
+}
+
+/**
+ * Image.resize(size, BILINEAR) for L/RGB: two fixed-point passes in Pillow's order (see
+ * horizontalFirst), a pass skipped when its side is unchanged. `order` ("hv" or "vh") forces an
+ * order, for the test that shows the rule matters.
+ */
+export function resizeBilinear(image, outW, outH, order = null) {
   if (image.width === outW && image.height === outH) return image;
   const needH = outW !== image.width;
   const needV = outH !== image.height;
-  if (order === "vh") {
+  const hFirst = order ? order === "hv" : horizontalFirst(image.width, image.height, outW, outH);
+  if (!hFirst) {
     const v = needV ? vertical(image, outH) : image;
     return needH ? horizontal(v, outW) : v;
   }
