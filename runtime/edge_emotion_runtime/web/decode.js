@@ -163,7 +163,10 @@ export async function decodeSource(src, { keep = null } = {}) {
   });
   if (!blob) return done(bitmapPixels(await createImageBitmap(src)), 1, null, "bitmap");
   const head = new Uint8Array(await blob.slice(0, 131072).arrayBuffer());
-  const size = jpegSize(head);
+  let size = jpegSize(head);
+  if (!size && head[0] === 0xff && head[1] === 0xd8 && blob.size > head.length) {
+    size = jpegSize(new Uint8Array(await blob.arrayBuffer())); // metadata longer than the head
+  }
   if (size && keep) {
     const draft = draftSize(size[0], size[1], keep);
     if (draft.scale > 1) {
