@@ -1,5 +1,8 @@
 // Stage-by-stage parity of the page's pipeline with the Python runtime, on the Python runtime's
 // own dump of >= 20 images (shared photos, non-faces, generated EXIF/grey/RGBA/sizes/several faces).
+// The pipeline starts from Pillow's decoded pixels (for a JPEG over 2 x 1280 px, its draft-scale
+// decode); the browser's own decode of those files is checked in tests/test_web_browser.py:
+// bit-exact through ImageDecoder, up to 12-13 levels off through the whole-file fallback.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
