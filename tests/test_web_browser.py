@@ -266,6 +266,32 @@ def test_large_jpegs_decode_in_the_page_at_pillows_draft_scale_bit_for_bit(
     assert len(differing) <= 1
 
 
+def test_jpegs_of_random_sizes_decode_in_the_page_at_pillows_draft_size_bit_for_bit(
+    driver: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    """Chromium picks its own libjpeg scale from the size asked for: on random sizes (1/2, 1/4
+    and 1/8 scale, baseline and progressive) it must be Pillow's, or the page would fall back."""
+    _open(driver, server.url)
+    rng = np.random.default_rng(11)
+    scales = set()
+    for i in range(18):
+        long_side = int(rng.integers(2 * PHOTO_LONG_SIDE + 1, 14000))
+        short_side = int(rng.integers(16, max(17, 3_000_000 // long_side)))
+        size = (long_side, short_side) if i % 2 else (short_side, long_side)
+        noise = rng.integers(0, 256, size=(max(1, size[1] // 48), max(1, size[0] // 48), 3))
+        image = Image.fromarray(noise.astype(np.uint8)).resize(size, Image.Resampling.BILINEAR)
+        path = tmp_path / f"random{i}.jpg"
+        image.save(path, quality=88, progressive=i % 3 == 0)
+        data = base64.b64encode(path.read_bytes()).decode()
+        got = driver.execute_async_script(DECODE_IN_PAGE, data, PHOTO_LONG_SIDE, False)
+        pixels, drafted = pillow_draft_rgba(path)
+        assert got["decoder"].startswith("ImageDecoder"), (size, got)
+        assert (got["width"], got["height"]) == drafted, size
+        assert got["sha"] == hashlib.sha256(pixels).hexdigest(), f"{size}: pixels differ"
+        scales.add(got["decoder"])
+    assert len(scales) == 3, scales  # 1/2, 1/4 and 1/8 all seen
+
+
 def test_without_image_decoder_the_page_decodes_the_whole_jpeg_and_finds_the_same_face(
     driver: Any, server: ServerProcess, tmp_path: Path
 ) -> None:
