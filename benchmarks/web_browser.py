@@ -40,11 +40,14 @@ FLAGS = (
 TIME_ANALYZE = (
     "const [data, n, done] = arguments;"
     "const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));"
-    "(async () => { await window.edgeEmotion.ready; const times = []; let r;"
+    "(async () => { await window.edgeEmotion.ready; const times = [], decode = []; let r;"
     " for (let i = 0; i < n; i++) { const t = performance.now();"
     "  r = await window.edgeEmotion.analyze(new Blob([bytes]));"
-    "  times.push(performance.now() - t); }"
-    " return {times, result: r}; })().then(done, e => done({error: String(e)}));"
+    "  times.push(performance.now() - t); decode.push(r.ms.decode); }"
+    " const { decodeSource } = await import('./decode.js');"
+    " const how = (await decodeSource(new Blob([bytes]), { keep: (await window.edgeEmotion.ready)"
+    ".photo_long_side })).decoder;"
+    " return {times, decode, how, result: r}; })().then(done, e => done({error: String(e)}));"
 )
 FIRST_ANSWER = (
     "const [data, done] = arguments;"
@@ -112,10 +115,16 @@ def measure_page(driver: Any, url: str, paths: dict[str, Path], repeats: int, ou
     time.sleep(1.0)  # the service worker installs and caches the app
     driver.get(url)
     warm = driver.execute_async_script(FIRST_ANSWER, astro64)
-    times = {}
+    times, decode = {}, {}
     for name, path in paths.items():
         data = base64.b64encode(path.read_bytes()).decode()
-        times[name] = driver.execute_async_script(TIME_ANALYZE, data, repeats + 1)["times"][1:]
+        timed = driver.execute_async_script(TIME_ANALYZE, data, repeats + 1)
+        times[name] = timed["times"][1:]
+        decode[name] = {
+            "ms": statistics.median(timed["decode"][1:]),
+            "how": timed["how"],
+            "last_stages": timed["result"]["ms"],
+        }
     driver.find_element("id", "camera").click()
     time.sleep(6.0)
     stats = driver.find_element("id", "stats")
@@ -130,6 +139,7 @@ def measure_page(driver: Any, url: str, paths: dict[str, Path], repeats: int, ou
     driver.save_screenshot(str(out / "web-upload-phone.png"))
     return {
         "times": times,
+        "decode": decode,
         "camera": camera,
         "cold": cold,
         "warm": warm,
@@ -142,12 +152,16 @@ def report(out: Path, py: dict[str, list[float]], page: dict, repeats: int) -> s
     rows = []
     for name, times in page["times"].items():
         p, w = statistics.median(py[name]), statistics.median(times)
+        decode = page["decode"][name]
         rows.append(
             {
                 "photo": name,
                 "python_ms": round(p, 2),
                 "browser_ms": round(w, 2),
                 "ratio": round(w / p, 2),
+                "browser_decode_ms": round(decode["ms"], 2),
+                "browser_decoder": decode["how"],
+                "browser_last_call_ms": decode["last_stages"],
             }
         )
     load = [round(v, 2) for v in os.getloadavg()]
@@ -172,9 +186,13 @@ def report(out: Path, py: dict[str, list[float]], page: dict, repeats: int) -> s
         f"(headless chromium {version}, {repeats} calls each, median; Python with 1 thread; "
         f"load average {load[0]} on a machine shared with other jobs: ratios move run to run).",
         "",
-        "| photo | Python ms | browser ms | browser / Python |",
-        "|---|---:|---:|---:|",
-        *[f"| {r['photo']} | {r['python_ms']} | {r['browser_ms']} | {r['ratio']}x |" for r in rows],
+        "| photo | Python ms | browser ms | browser / Python | of which decode (how) |",
+        "|---|---:|---:|---:|---|",
+        *[
+            f"| {r['photo']} | {r['python_ms']} | {r['browser_ms']} | {r['ratio']}x "
+            f"| {r['browser_decode_ms']} ms ({r['browser_decoder']}) |"
+            for r in rows
+        ],
         "",
         f"Camera 640x480 (fake device, one frame in flight): {camera['fps']:.1f} fps; "
         f"{camera['text']}.",

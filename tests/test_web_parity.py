@@ -1,7 +1,7 @@
 """The in-browser pipeline (runtime/edge_emotion_runtime/web/*.js) against the Python runtime.
 
 Runs Node's own test runner on runtime/web/test/parity.test.mjs, which asks this Python runtime
-for a stage-by-stage dump of 28 images at test time and checks every stage for bit equality.
+for a stage-by-stage dump of 30 images at test time and checks every stage for bit equality.
 Skips when node or the LiteRT.js files (scripts/setup-web.sh) are missing, except under CI.
 """
 

@@ -31,8 +31,8 @@ const ready = call({ type: "hello" }).then((info) => {
 
 /** The same object as one `edge-emotion-run --json` line, for a URL, Blob, bitmap, image or canvas. */
 async function analyze(src) {
-  await ready;
-  const raw = await decodeSource(src);
+  const info = await ready;
+  const raw = await decodeSource(src, { keep: info.photo_long_side });
   return call({ type: "analyze", ...raw }, [raw.buffer]);
 }
 

@@ -1,6 +1,13 @@
 // The page's decode step: file bytes -> RGBA pixels as stored (EXIF orientation not applied: the
 // pipeline applies it after its integer reduce, as Pillow's load_image does), plus the file's
 // own size and orientation from its header.
+//
+// A JPEG that load_image would decode in Pillow's draft mode (1/2, 1/4 or 1/8 scale in the DCT
+// domain) is decoded here at the same scale by WebCodecs' ImageDecoder: Chromium's libjpeg-turbo
+// then runs the same scaled IDCT and upsampling as Pillow's, and its pixels are Pillow's bit for
+// bit (tests/test_web_browser.py checks them). Only when the decoder returns exactly the draft
+// size in an RGB layout; otherwise (no ImageDecoder, another size) the whole file is decoded and
+// the pipeline box-reduces it, which differs from Pillow's draft by a few levels (README).
 
 /** EXIF orientation (1..8) of a JPEG, 1 when absent or not a JPEG. */
 export function exifOrientation(bytes) {
@@ -27,8 +34,113 @@ export function exifOrientation(bytes) {
   return 1;
 }
 
-/** RGBA pixels of any image source, as stored, with the orientation still to apply. */
-export async function decodeSource(src) {
+// Start-of-frame markers (C0..CF but DHT C4, JPG C8 and DAC CC): they carry the image size.
+const SOF = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+
+/** [width, height] of a JPEG from its start-of-frame header, null if not a JPEG or not found
+ *  in `bytes` (the file's first bytes). */
+export function jpegSize(bytes) {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = 2;
+  while (p + 9 <= bytes.length) {
+    if (bytes[p] !== 0xff) return null;
+    const marker = bytes[p + 1];
+    if (marker === 0xff) {
+      p += 1; // fill byte
+      continue;
+    }
+    if (SOF.has(marker)) {
+      const height = view.getUint16(p + 5);
+      const width = view.getUint16(p + 7);
+      return width > 0 && height > 0 ? [width, height] : null;
+    }
+    if (marker === 0xda || marker === 0xd9) return null;
+    p += 2 + view.getUint16(p + 2);
+  }
+  return null;
+}
+
+/**
+ * Pillow's JpegImagePlugin.draft for load_image's `keep` (a long side): the scale (1, 2, 4 or 8)
+ * and the size libjpeg decodes at. preprocess._target gives the smallest size allowed; draft
+ * takes the largest of 8, 4, 2, 1 not above min(width // tw, height // th), and the size
+ * rounded up.
+ */
+export function draftSize(width, height, keep) {
+  const factor = keep / Math.max(width, height);
+  const tw = Math.ceil(width * factor);
+  const th = Math.ceil(height * factor);
+  const most = Math.min(Math.floor(width / tw), Math.floor(height / th));
+  const scale = [8, 4, 2, 1].find((s) => most >= s) ?? 1;
+  return { scale, width: Math.ceil(width / scale), height: Math.ceil(height / scale) };
+}
+
+const RGB_LAYOUTS = new Set(["RGBA", "RGBX", "BGRA", "BGRX"]);
+
+/** The JPEG decoded by ImageDecoder at exactly width x height (stored orientation), as RGBA
+ *  bytes; null when the browser has no ImageDecoder or gives another size or a YUV frame. */
+async function decodeScaled(blob, width, height) {
+  if (typeof ImageDecoder === "undefined") return null;
+  let decoder = null;
+  let frame = null;
+  try {
+    decoder = new ImageDecoder({
+      data: await blob.arrayBuffer(),
+      type: "image/jpeg",
+      desiredWidth: width,
+      desiredHeight: height,
+      colorSpaceConversion: "none",
+    });
+    frame = (await decoder.decode()).image;
+    if (frame.codedWidth !== width || frame.codedHeight !== height || !RGB_LAYOUTS.has(frame.format)) return null;
+    const data = new Uint8Array(width * height * 4);
+    // the coded pixels, as stored: a frame's EXIF rotation is only metadata here
+    await frame.copyTo(data, { format: "RGBA", rect: { x: 0, y: 0, width, height } });
+    return data;
+  } catch {
+    return null;
+  } finally {
+    frame?.close();
+    decoder?.close();
+  }
+}
+
+/** Whole-file decode through createImageBitmap: pixels as stored, orientation to apply. */
+async function decodeWhole(blob, orientation) {
+  const options = { premultiplyAlpha: "none", colorSpaceConversion: "none" };
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, { ...options, imageOrientation: "none" });
+  } catch {
+    bitmap = await createImageBitmap(blob, options);
+  }
+  // A browser that ignores "none" has turned the picture already: do not turn it twice.
+  if (orientation >= 5 && orientation <= 8) {
+    const probe = await createImageBitmap(blob, { ...options, imageOrientation: "from-image" });
+    if (probe.width === bitmap.width && probe.height === bitmap.height && bitmap.width !== bitmap.height) orientation = 1;
+    probe.close();
+  }
+  return { bitmap, orientation };
+}
+
+function bitmapPixels(bitmap) {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  const out = { width: bitmap.width, height: bitmap.height, buffer: data.buffer };
+  bitmap.close();
+  return out;
+}
+
+/**
+ * RGBA pixels of any image source, as stored, with the orientation still to apply, the file's
+ * size (`fileSize`, before any scaled decode) and how it was decoded (`decoder`).
+ * `keep`: the working copy's long side (config.photo_long_side), which lets a large JPEG decode
+ * at Pillow's draft scale; without it the whole file is decoded.
+ */
+export async function decodeSource(src, { keep = null } = {}) {
   const start = performance.now();
   let blob = null;
   let path = null;
@@ -41,37 +153,27 @@ export async function decodeSource(src) {
     blob = src;
     path = src.name ?? null;
   }
-  let bitmap;
-  let orientation = 1;
-  if (blob) {
-    orientation = exifOrientation(new Uint8Array(await blob.slice(0, 131072).arrayBuffer()));
-    const options = { premultiplyAlpha: "none", colorSpaceConversion: "none" };
-    try {
-      bitmap = await createImageBitmap(blob, { ...options, imageOrientation: "none" });
-    } catch {
-      bitmap = await createImageBitmap(blob, options);
-    }
-    // A browser that ignores "none" has turned the picture already: do not turn it twice.
-    if (orientation >= 5 && orientation <= 8) {
-      const probe = await createImageBitmap(blob, { ...options, imageOrientation: "from-image" });
-      if (probe.width === bitmap.width && probe.height === bitmap.height && bitmap.width !== bitmap.height) orientation = 1;
-      probe.close();
-    }
-  } else {
-    bitmap = await createImageBitmap(src);
-  }
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0);
-  const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
-  const out = {
-    width: bitmap.width,
-    height: bitmap.height,
-    buffer: data.buffer,
+  const done = (pixels, orientation, fileSize, decoder) => ({
+    ...pixels,
     orientation,
+    fileSize: fileSize ?? [pixels.width, pixels.height],
+    decoder,
     path,
     decodeMs: performance.now() - start,
-  };
-  bitmap.close();
-  return out;
+  });
+  if (!blob) return done(bitmapPixels(await createImageBitmap(src)), 1, null, "bitmap");
+  const head = new Uint8Array(await blob.slice(0, 131072).arrayBuffer());
+  let size = jpegSize(head);
+  if (!size && head[0] === 0xff && head[1] === 0xd8 && blob.size > head.length) {
+    size = jpegSize(new Uint8Array(await blob.arrayBuffer())); // metadata longer than the head
+  }
+  if (size && keep) {
+    const draft = draftSize(size[0], size[1], keep);
+    if (draft.scale > 1) {
+      const data = await decodeScaled(blob, draft.width, draft.height);
+      if (data) return done({ width: draft.width, height: draft.height, buffer: data.buffer }, exifOrientation(head), size, `ImageDecoder 1/${draft.scale}`);
+    }
+  }
+  const { bitmap, orientation } = await decodeWhole(blob, exifOrientation(head));
+  return done(bitmapPixels(bitmap), orientation, null, "createImageBitmap");
 }

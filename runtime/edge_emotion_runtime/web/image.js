@@ -81,6 +81,11 @@ function multiplierFor(count) {
   return Math.floor(Math.fround(Math.fround(2 ** 32) / Math.fround(256 * count)));
 }
 
+// Reduce.c's rounding: (sum + count / 2) * multiplier >> 24.
+function store(od, dst, sum, count, mult) {
+  od[dst] = Math.floor(((sum + (count >>> 1)) * mult) / 16777216);
+}
+
 /** Image.reduce(factor): box average of factor x factor blocks, partial blocks at the edges. */
 export function reduce(image, factor) {
   if (factor <= 1) return image;
@@ -100,6 +105,21 @@ export function reduce(image, factor) {
       for (let ox = 0; ox < ow; ox++) {
         const x1 = Math.min(width, (ox + 1) * factor);
         const o = ox * c;
+        if (c === 3) {
+          // the photo case, unrolled: a 2000x1500 working copy is reduced for each detector
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          for (let x = ox * factor; x < x1; x++, p += 3) {
+            s0 += data[p];
+            s1 += data[p + 1];
+            s2 += data[p + 2];
+          }
+          sums[o] += s0;
+          sums[o + 1] += s1;
+          sums[o + 2] += s2;
+          continue;
+        }
         for (let x = ox * factor; x < x1; x++) {
           for (let ch = 0; ch < c; ch++) sums[o + ch] += data[p + ch];
           p += c;
@@ -110,10 +130,9 @@ export function reduce(image, factor) {
     for (let ox = 0; ox < ow; ox++) {
       const count = (Math.min(width, (ox + 1) * factor) - ox * factor) * rows;
       const mult = multiplierFor(count);
-      const amend = count >>> 1;
       const o = ox * c;
       const dst = (oy * ow + ox) * c;
-      for (let ch = 0; ch < c; ch++) od[dst + ch] = Math.floor(((sums[o + ch] + amend) * mult) / 16777216);
+      for (let ch = 0; ch < c; ch++) store(od, dst + ch, sums[o + ch], count, mult);
     }
   }
   return out;
@@ -216,15 +235,25 @@ const horizontal = (image, outW) => pass(image, outW, "h");
 const vertical = (image, outH) => pass(image, outH, "v");
 
 /**
- * Image.resize(size, BILINEAR) for L/RGB: two fixed-point passes, a pass skipped when its side
- * is unchanged. Horizontal first as Resample.c (1d2e1ad) has it; newer Pillow (13) sometimes runs
- * the vertical pass first (PR 9549) for which the parity tests report any difference.
+ * Resample.c's rule for the order of the two passes (Pillow 13, ImagingResampleInner): the
+ * vertical pass runs first when the height shrinks by more than twice as many pixels as the
+ * width does. The order moves pixels by +-1, so it must be Pillow's.
  */
-export function resizeBilinear(image, outW, outH, order = "hv") {
+export function horizontalFirst(inW, inH, outW, outH) {
+  return !(inH - outH > 0 && inH - outH > (inW - outW) * 2);
+}
+
+/**
+ * Image.resize(size, BILINEAR) for L/RGB: two fixed-point passes in Pillow's order (see
+ * horizontalFirst), a pass skipped when its side is unchanged. `order` ("hv" or "vh") forces an
+ * order, for the test that shows the rule matters.
+ */
+export function resizeBilinear(image, outW, outH, order = null) {
   if (image.width === outW && image.height === outH) return image;
   const needH = outW !== image.width;
   const needV = outH !== image.height;
-  if (order === "vh") {
+  const hFirst = order ? order === "hv" : horizontalFirst(image.width, image.height, outW, outH);
+  if (!hFirst) {
     const v = needV ? vertical(image, outH) : image;
     return needH ? horizontal(v, outW) : v;
   }
@@ -325,6 +354,16 @@ export function dropOpaqueAlpha(image) {
     for (let i = 3; i < d.length; i += 4) if (d[i] !== 255) return image;
   }
   const out = new Uint8Array(n * 3);
+  if (d.byteOffset % 4 === 0) {
+    const words = new Uint32Array(d.buffer, d.byteOffset, n); // one read per pixel
+    for (let i = 0, k = 0; i < n; i++, k += 3) {
+      const v = words[i];
+      out[k] = v;
+      out[k + 1] = v >>> 8;
+      out[k + 2] = v >>> 16;
+    }
+    return makeImage(image.width, image.height, 3, out);
+  }
   for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
     out[k] = d[j];
     out[k + 1] = d[j + 1];

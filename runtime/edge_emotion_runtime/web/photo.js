@@ -96,17 +96,18 @@ export class PhotoClassifier {
   workingCopy(raw, orientation = 1, fileSize = null) {
     const keep = this.config.photo_long_side;
     const { width, height } = raw;
-    if (width * height > this.config.max_pixels) {
-      throw new Error(`image is ${width}x${height}, above the limit of ${this.config.max_pixels} pixels`);
+    // the file's size, as load_image's limit and _target see it (raw may be a draft-scale decode)
+    const [fw, fh] = fileSize ?? [width, height];
+    if (fw * fh > this.config.max_pixels) {
+      throw new Error(`image is ${fw}x${fh}, above the limit of ${this.config.max_pixels} pixels`);
     }
-    const f = keep / Math.max(width, height);
-    const target = [Math.ceil(width * f), Math.ceil(height * f)];
+    const f = keep / Math.max(fw, fh);
+    const target = [Math.ceil(fw * f), Math.ceil(fh * f)];
     const factor = Math.min(Math.floor(width / target[0]), Math.floor(height / target[1]));
     let image = dropOpaqueAlpha(raw);
     if (factor >= 2) image = reduce(image, factor);
     image = exifTranspose(image, orientation);
     const swapped = orientation >= 5 && orientation <= 8;
-    const [fw, fh] = fileSize ?? [width, height];
     image.originalSize = swapped ? [fh, fw] : [fw, fh];
     return image;
   }

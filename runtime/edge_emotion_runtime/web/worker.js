@@ -34,6 +34,7 @@ const ready = (async () => {
     labels: metadata.labels,
     arch: metadata.arch,
     input: engine.classifierInput,
+    photo_long_side: config.photo_long_side,
     load_ms: performance.now() - start,
   };
 })();

@@ -7,6 +7,7 @@ Images: the shared photos and non-face set plus generated cases (rotated EXIF, g
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -57,6 +58,14 @@ def generated(folder: Path) -> list[Path]:
         save(f"size{side}.png", astro.resize((side, side), Image.Resampling.BILINEAR))
     save("wide1500x700.jpg", astro.resize((700, 700)).crop((-400, 0, 1100, 700)), quality=92)
     save("big4000x3000.jpg", astro.resize((3000, 3000)).crop((-500, 0, 3500, 3000)), quality=90)
+    # taller than 2:1: the letterbox resize runs Pillow's vertical pass first
+    portrait = Image.new("RGB", (400, 900), (70, 80, 90))
+    portrait.paste(astro.resize((400, 400)), (0, 250))
+    save("portrait400x900.jpg", portrait, quality=90)
+    # 1/4 draft scale, where the reduce factor taken from the decoded (not the file's) size is 2
+    pano = Image.new("RGB", (10238, 1000), (120, 110, 100))
+    pano.paste(astro.resize((1000, 1000)), (4600, 0))
+    save("pano10238x1000.jpg", pano, quality=85)
     tall = astro.resize((1500, 1500)).crop((0, -250, 1500, 1750))
     save("tall1500x2000.png", tall)
     many = Image.new("RGB", (1400, 600), (90, 90, 90))
@@ -81,6 +90,50 @@ def raw_decode(path: Path) -> tuple[np.ndarray, int]:
     if image.mode == "LA":
         image = image.convert("RGBA")
     return np.asarray(image), orientation
+
+
+def draft_sizes(count: int = 400, seed: int = 5) -> list[list[int]]:
+    """[width, height, drafted width, drafted height] from Pillow's own JpegImagePlugin.draft for
+    random sizes above 2 * PHOTO_LONG_SIDE: an 8x8 JPEG whose start-of-frame header is rewritten
+    to each size (draft reads only the header)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG")
+    small = buffer.getvalue()
+    sof = small.index(b"\xff\xc0") + 5
+    rng = np.random.default_rng(seed)
+    sizes = [(10238, 1000), (1000, 10238), (3001, 2251), (2561, 2561), (40000, 1000)]
+    while len(sizes) < count:
+        w, h = (int(v) for v in rng.integers(1, 14000, size=2))
+        if max(w, h) > 2 * PHOTO_LONG_SIDE and w * h <= 40_000_000:
+            sizes.append((w, h))
+    rows = []
+    for w, h in sizes:
+        data = small[:sof] + h.to_bytes(2, "big") + w.to_bytes(2, "big") + small[sof + 4 :]
+        image = Image.open(io.BytesIO(data))
+        image.draft(image.mode, _target(image.size, PHOTO_LONG_SIDE))
+        rows.append([w, h, *image.size])
+    return rows
+
+
+def resize_cases(dump, count: int = 80, seed: int = 7) -> list[dict]:
+    """Pillow's Image.resize(BILINEAR) on random L/RGB images and sizes, half of them shrinking
+    the height by more than twice the width's shrink (where Pillow 13 runs the vertical pass
+    first): [source, resized] arrays for the page's resizeBilinear."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        w, h = (int(v) for v in rng.integers(2, 260, size=2))
+        if i % 2:  # vertical first: h - oh > 2 * (w - ow) > ... and h - oh > 0
+            ow = int(rng.integers(max(1, w - 40), w + 40))
+            oh = int(rng.integers(1, max(2, h - max(0, 2 * (w - ow)))))
+        else:
+            ow, oh = (int(v) for v in rng.integers(1, 300, size=2))
+        mode = "L" if i % 3 == 0 else "RGB"
+        pixels = rng.integers(0, 256, size=(h, w) if mode == "L" else (h, w, 3), dtype=np.uint8)
+        source = Image.fromarray(pixels)
+        out = source.resize((ow, oh), Image.Resampling.BILINEAR)
+        cases.append({"source": dump(pixels), "resized": dump(np.asarray(out))})
+    return cases
 
 
 def _det(d) -> dict:
@@ -159,7 +212,13 @@ def main(out: Path) -> None:
                 "variant_result": variant.analyze(path).to_dict(),
             }
         )
-    (out / "manifest.json").write_text(json.dumps({"images": records}, indent=1))
+    manifest = {
+        "images": records,
+        "photo_long_side": PHOTO_LONG_SIDE,
+        "drafts": draft_sizes(),
+        "resizes": resize_cases(dump),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     print(f"dump: {len(records)} images -> {out}")
 
 

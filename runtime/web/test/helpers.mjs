@@ -23,8 +23,15 @@ export function pyJson(code) {
   return JSON.parse(execFileSync(python(), ["-c", code], { encoding: "utf8" }));
 }
 
-/** The Python runtime's stage-by-stage dump (made now, so its current defaults are tested). */
+let dumped = null;
+/** The Python runtime's stage-by-stage dump (made now, so its current defaults are tested), once
+ *  per process. */
 export function pythonDump() {
+  dumped ??= makeDump();
+  return dumped;
+}
+
+function makeDump() {
   const out = process.env.EDGE_EMOTION_DUMP ?? mkdtempSync(join(tmpdir(), "edge-emotion-dump-"));
   if (!existsSync(join(out, "manifest.json"))) {
     execFileSync(python(), [join(here, "dump_python.py"), out], { stdio: ["ignore", "ignore", "inherit"] });

@@ -1,14 +1,18 @@
 // Stage-by-stage parity of the page's pipeline with the Python runtime, on the Python runtime's
 // own dump of >= 20 images (shared photos, non-faces, generated EXIF/grey/RGBA/sizes/several faces).
+// The pipeline starts from Pillow's decoded pixels (for a JPEG over 2 x 1280 px, its draft-scale
+// decode); the browser's own decode of those files is checked in tests/test_web_browser.py:
+// bit-exact through ImageDecoder, up to 12-13 levels off through the whole-file fallback.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { makeImage } from "../../edge_emotion_runtime/web/image.js";
+import { horizontalFirst, makeImage, resizeBilinear } from "../../edge_emotion_runtime/web/image.js";
 import { letterbox, decodeBoxes, anchors, weightedNms, toDetections } from "../../edge_emotion_runtime/web/detector.js";
 import { cropFace, facePixels } from "../../edge_emotion_runtime/web/crop.js";
 import { readMetadata } from "../../edge_emotion_runtime/web/metadata.js";
 import { PhotoClassifier, inputTensor } from "../../edge_emotion_runtime/web/photo.js";
 import { createEngine } from "../../edge_emotion_runtime/web/litert.js";
+import { draftSize, jpegSize } from "../../edge_emotion_runtime/web/decode.js";
 import { modelPaths, nodeLiteRt, pythonDump, webConfig } from "./helpers.mjs";
 
 // The stages allowed to differ, and why: LiteRT.js's WASM XNNPACK runs the sparse full-range
@@ -25,6 +29,47 @@ function maxDiff(a, b) {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+test("the page's JPEG header reader and draft scale give Pillow's file and draft sizes", () => {
+  const { manifest } = pythonDump();
+  const keep = manifest.photo_long_side;
+  assert.ok(manifest.drafts.length >= 100);
+  for (const [w, h, dw, dh] of manifest.drafts) {
+    const d = draftSize(w, h, keep);
+    assert.deepEqual([d.width, d.height], [dw, dh], `${w}x${h}`);
+  }
+  const jpegs = manifest.images.filter((rec) => /\.jpe?g$/i.test(rec.name));
+  assert.ok(jpegs.some((rec) => Math.max(...rec.file_size) > 2 * keep), "no JPEG above the draft threshold");
+  for (const rec of jpegs) {
+    const size = jpegSize(new Uint8Array(readFileSync(rec.path)));
+    assert.deepEqual(size, rec.file_size, rec.name);
+    const d = draftSize(...size, keep);
+    assert.deepEqual([d.height, d.width], rec.raw.shape.slice(0, 2), `${rec.name}: draft size`);
+  }
+});
+
+test("resizeBilinear is Pillow's BILINEAR resize bit for bit on random sizes, and a fixed pass order is not", (t) => {
+  const dump = pythonDump();
+  const cases = dump.manifest.resizes;
+  assert.ok(cases.length >= 40);
+  const differing = { rule: 0, hv: 0, vh: 0 };
+  let verticalFirst = 0;
+  for (const c of cases) {
+    const source = asImage(dump.load(c.source), c.source.shape);
+    const want = dump.load(c.resized);
+    const [oh, ow] = c.resized.shape;
+    if (!horizontalFirst(source.width, source.height, ow, oh)) verticalFirst++;
+    for (const [name, order] of [["rule", null], ["hv", "hv"], ["vh", "vh"]]) {
+      const got = resizeBilinear(source, ow, oh, order);
+      if (got.data.length !== want.length || maxDiff(got.data, want) > 0) differing[name]++;
+    }
+  }
+  t.diagnostic(`${cases.length} resizes (${verticalFirst} vertical first); differing from Pillow: ${JSON.stringify(differing)}`);
+  assert.ok(verticalFirst >= cases.length / 4, `only ${verticalFirst} vertical-first cases`);
+  assert.equal(differing.rule, 0, `${differing.rule} of ${cases.length} resizes differ from Pillow`);
+  // the order matters: either fixed order misses Pillow on some of these sizes
+  assert.ok(differing.hv > 0 && differing.vh > 0, JSON.stringify(differing));
+});
 
 test("the page's pipeline answers as the Python runtime, stage by stage", async (t) => {
   const dump = pythonDump();

@@ -1,8 +1,10 @@
-// The two load-time workarounds for LiteRT.js 2.5.3, each checked on its own.
+// The two load-time workarounds for LiteRT.js 2.5.3, each checked on its own, and the JPEG header
+// reader on inputs the parity images do not cover.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { jpegSize } from "../../edge_emotion_runtime/web/decode.js";
 import { fixedBatch, readMetadata } from "../../edge_emotion_runtime/web/metadata.js";
 import { here, modelPaths, nodeLiteRt } from "./helpers.mjs";
 
@@ -31,4 +33,18 @@ test("the vendored wrapper accepts int8 tensors (the one patch) and an unpatched
   const { patchCore } = await import("../vendor.mjs");
   assert.match(patchCore(original), /dtype: "int8",\n\s+typedArrayConstructor: Int8Array/);
   assert.throws(() => patchCore("no anchors here"), /anchor/);
+});
+
+test("jpegSize reads the frame header past fill bytes and gives up on anything else", () => {
+  // SOI, APP0 (length 4), fill byte, progressive SOF2: precision 8, height 3000, width 4000
+  const app0 = [0xff, 0xe0, 0x00, 0x04, 0x00, 0x00];
+  const sof2 = [0xff, 0xff, 0xc2, 0x00, 0x11, 0x08, 0x0b, 0xb8, 0x0f, 0xa0, 0x03];
+  const jpeg = Uint8Array.from([0xff, 0xd8, ...app0, ...sof2, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  assert.deepEqual(jpegSize(jpeg), [4000, 3000]);
+  assert.equal(jpegSize(jpeg.subarray(0, 12)), null, "cut before the size");
+  assert.equal(jpegSize(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0])), null, "PNG");
+  const dht = Uint8Array.from([0xff, 0xd8, 0xff, 0xc4, 0x00, 0x02, ...sof2.slice(1), 0, 0, 0, 0]);
+  assert.deepEqual(jpegSize(dht), [4000, 3000], "DHT (C4) is not a frame header");
+  const noHeight = Uint8Array.from([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0, 0, 0x0f, 0xa0, 3, 0, 0, 0]);
+  assert.equal(jpegSize(noHeight), null, "height 0 (DNL): not drafted");
 });
