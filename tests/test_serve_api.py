@@ -74,6 +74,9 @@ def test_index_is_one_self_contained_page_from_package_data(client: TestClient) 
     # No CDN, no external script/style: the device may be offline.
     assert "http://" not in page and "https://" not in page
     assert "connect-src 'self'" in response.headers["content-security-policy"]
+    # The look it shares with the in-browser app (web/style.css) is inlined, not fetched.
+    assert "--happy: #f2b705" in page and "/* shared-style */" not in page
+    assert "<link" not in page
 
 
 def test_healthz_reports_ok_and_the_pool(client: TestClient) -> None:

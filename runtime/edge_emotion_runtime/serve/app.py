@@ -147,14 +147,19 @@ ERROR_HANDLERS: dict[Any, Any] = {
 }
 
 
+def _page() -> str:
+    """The server-inference page, with the stylesheet it shares with the in-browser app inlined
+    (the page stays one response: its CSP allows inline style, and nothing else is fetched)."""
+    package = resources.files("edge_emotion_runtime")
+    page = package.joinpath("serve/static/index.html").read_text(encoding="utf-8")
+    style = package.joinpath("web/style.css").read_text(encoding="utf-8")
+    return page.replace("/* shared-style */", style, 1)
+
+
 def create_app(pool: PhotoPool, config: ServeConfig | None = None) -> Starlette:
     """The ASGI app over a loaded pool (the CLI passes it to uvicorn; tests to TestClient)."""
     config = config or ServeConfig()
-    page = (
-        resources.files("edge_emotion_runtime.serve")
-        .joinpath("static/index.html")
-        .read_text(encoding="utf-8")
-    )
+    page = _page()
     model_doc = describe(pool.primary, config.model_origin)
     model_doc["server"] = {
         "workers": len(pool.photos),
