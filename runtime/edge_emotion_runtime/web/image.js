@@ -89,6 +89,7 @@ function store(od, dst, sum, count, mult) {
 /** Image.reduce(factor): box average of factor x factor blocks, partial blocks at the edges. */
 export function reduce(image, factor) {
   if (factor <= 1) return image;
+  if (factor === 2 && image.channels === 3) return reduce2RGB(image);
   const { width, height, channels: c, data } = image;
   const ow = Math.ceil(width / factor);
   const oh = Math.ceil(height / factor);
@@ -133,6 +134,48 @@ export function reduce(image, factor) {
       const o = ox * c;
       const dst = (oy * ow + ox) * c;
       for (let ch = 0; ch < c; ch++) store(od, dst + ch, sums[o + ch], count, mult);
+    }
+  }
+  return out;
+}
+
+// reduce(image, 2) for RGB, the letterbox's usual case: whole 2x2 blocks summed straight into
+// the output (the same sums and rounding as the general loop), an edge column or row on its own.
+function reduce2RGB(image) {
+  const { width, height, data } = image;
+  const ow = Math.ceil(width / 2);
+  const oh = Math.ceil(height / 2);
+  const out = makeImage(ow, oh, 3);
+  const od = out.data;
+  const stride = width * 3;
+  const m4 = multiplierFor(4);
+  const fullW = width >> 1;
+  for (let oy = 0; oy < oh; oy++) {
+    const y0 = 2 * oy;
+    const r0 = y0 * stride;
+    const rows = y0 + 1 < height ? 2 : 1;
+    const r1 = rows === 2 ? r0 + stride : r0;
+    let dst = oy * ow * 3;
+    if (rows === 2) {
+      for (let ox = 0, p = 0; ox < fullW; ox++, p += 6) {
+        const a = r0 + p;
+        const b = r1 + p;
+        od[dst++] = Math.floor(((data[a] + data[a + 3] + data[b] + data[b + 3] + 2) * m4) / 16777216);
+        od[dst++] = Math.floor(((data[a + 1] + data[a + 4] + data[b + 1] + data[b + 4] + 2) * m4) / 16777216);
+        od[dst++] = Math.floor(((data[a + 2] + data[a + 5] + data[b + 2] + data[b + 5] + 2) * m4) / 16777216);
+      }
+    } else {
+      const m2 = multiplierFor(2);
+      for (let ox = 0, p = 0; ox < fullW; ox++, p += 6) {
+        const a = r0 + p;
+        for (let ch = 0; ch < 3; ch++) store(od, dst++, data[a + ch] + data[a + 3 + ch], 2, m2);
+      }
+    }
+    if (width & 1) {
+      const a = r0 + (width - 1) * 3;
+      const count = rows;
+      const m = multiplierFor(count);
+      for (let ch = 0; ch < 3; ch++) store(od, dst++, data[a + ch] + (rows === 2 ? data[a + stride + ch] : 0), count, m);
     }
   }
   return out;
