@@ -385,29 +385,39 @@ export function exifTranspose(image, orientation) {
   return out;
 }
 
-/** RGBA with every alpha 255 -> RGB (what Pillow decodes an opaque picture as). */
+/** RGBA with every alpha 255 -> RGB (what Pillow decodes an opaque picture as). One pass: four
+ *  pixels are four words read and three written (little-endian), given up at the first alpha
+ *  below 255 (then the image is returned as it is). */
 export function dropOpaqueAlpha(image) {
   if (image.channels !== 4) return image;
   const d = image.data;
   const n = image.width * image.height;
+  const buffer = new ArrayBuffer(Math.ceil((n * 3) / 4) * 4);
+  const out = new Uint8Array(buffer, 0, n * 3);
+  const quads = n >> 2;
   if (d.byteOffset % 4 === 0) {
     const words = new Uint32Array(d.buffer, d.byteOffset, n);
-    for (let i = 0; i < n; i++) if (words[i] < 0xff000000) return image; // little-endian alpha
-  } else {
-    for (let i = 3; i < d.length; i += 4) if (d[i] !== 255) return image;
-  }
-  const out = new Uint8Array(n * 3);
-  if (d.byteOffset % 4 === 0) {
-    const words = new Uint32Array(d.buffer, d.byteOffset, n); // one read per pixel
-    for (let i = 0, k = 0; i < n; i++, k += 3) {
-      const v = words[i];
-      out[k] = v;
-      out[k + 1] = v >>> 8;
-      out[k + 2] = v >>> 16;
+    const packed = new Uint32Array(buffer, 0, quads * 3);
+    for (let q = 0, i = 0, k = 0; q < quads; q++, i += 4, k += 3) {
+      const v0 = words[i];
+      const v1 = words[i + 1];
+      const v2 = words[i + 2];
+      const v3 = words[i + 3];
+      if ((v0 & v1 & v2 & v3) >>> 24 !== 255) return image;
+      packed[k] = (v0 & 0xffffff) | (v1 << 24);
+      packed[k + 1] = ((v1 >>> 8) & 0xffff) | (v2 << 16);
+      packed[k + 2] = ((v2 >>> 16) & 0xff) | (v3 << 8);
     }
-    return makeImage(image.width, image.height, 3, out);
+  } else {
+    for (let i = 0, j = 0, k = 0; i < quads * 4; i++, j += 4, k += 3) {
+      if (d[j + 3] !== 255) return image;
+      out[k] = d[j];
+      out[k + 1] = d[j + 1];
+      out[k + 2] = d[j + 2];
+    }
   }
-  for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
+  for (let i = quads * 4, j = 4 * i, k = 3 * i; i < n; i++, j += 4, k += 3) {
+    if (d[j + 3] !== 255) return image;
     out[k] = d[j];
     out[k + 1] = d[j + 1];
     out[k + 2] = d[j + 2];
