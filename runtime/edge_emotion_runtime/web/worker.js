@@ -91,8 +91,9 @@ function detectorHelper(name) {
       if (!usable || variant !== name) return undefined;
       const id = nextId++;
       const d = rgb.data;
-      // a view on a larger buffer would send the whole buffer: send its own bytes
-      const data = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength ? d : d.slice();
+      // shared memory goes as it is; a view on a larger buffer would send the whole buffer
+      const shared = typeof SharedArrayBuffer === "function" && d.buffer instanceof SharedArrayBuffer;
+      const data = shared || (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) ? d : d.slice();
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
         helper.postMessage({ id, name, minScore, width: rgb.width, height: rgb.height, channels: rgb.channels, data });
@@ -124,6 +125,7 @@ async function loadPipeline() {
     wasm,
     detector: config.detector,
     concurrent,
+    isolated: globalThis.crossOriginIsolated === true,
     labels: metadata.labels,
     arch: metadata.arch,
     input: engine.classifierInput,
