@@ -25,7 +25,8 @@ worker.onmessage = ({ data }) => {
 };
 
 const ready = call({ type: "hello" }).then((info) => {
-  $("model").textContent = `in-browser · ${info.arch} · BlazeFace ${info.detector} · ${info.wasm} · loaded in ${info.load_ms.toFixed(0)} ms`;
+  const threads = info.concurrent ? " · 2 threads" : "";
+  $("model").textContent = `in-browser · ${info.arch} · BlazeFace ${info.detector} · ${info.wasm}${threads} · loaded in ${info.load_ms.toFixed(0)} ms`;
   return info;
 });
 

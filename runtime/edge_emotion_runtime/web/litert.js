@@ -27,7 +27,8 @@ export async function loadRuntime(litert, vendorUrl) {
 }
 
 /** {detect(name, tensor), classify(data)}: one compiled model per detector variant in
- *  `detectorBytes` ({name: bytes}) plus the emotion model. `litert` is the @litertjs/core module. */
+ *  `detectorBytes` ({name: bytes}) plus the emotion model (none when `modelBytes` is null: a
+ *  detector-only engine). `litert` is the @litertjs/core module. */
 export async function createEngine(litert, detectorBytes, modelBytes) {
   const options = { accelerator: "wasm" };
   const detectors = {};
@@ -41,8 +42,8 @@ export async function createEngine(litert, detectorBytes, modelBytes) {
       scoresAt: outs.find((o) => o.width === 1).i,
     };
   }
-  const clf = await litert.loadAndCompile(fixedBatch(modelBytes), options);
-  const clfIn = Array.from(clf.getInputDetails()[0].shape);
+  const clf = modelBytes ? await litert.loadAndCompile(fixedBatch(modelBytes), options) : null;
+  const clfIn = clf ? Array.from(clf.getInputDetails()[0].shape) : null;
   const Tensor = litert.Tensor;
   return {
     classifierInput: clfIn,
@@ -51,8 +52,9 @@ export async function createEngine(litert, detectorBytes, modelBytes) {
       const input = new Tensor(tensor, d.shape);
       const out = await d.model.run(input);
       input.delete();
-      const boxes = out[d.boxesAt].toTypedArray().slice();
-      const scores = out[d.scoresAt].toTypedArray().slice();
+      // toTypedArray copies out of the WASM heap: the arrays outlive the tensors
+      const boxes = out[d.boxesAt].toTypedArray();
+      const scores = out[d.scoresAt].toTypedArray();
       for (const t of out) t.delete();
       return { boxes, scores };
     },

@@ -66,9 +66,24 @@ export function faceToDict(f) {
   };
 }
 
+/** FaceDetector.detect of one variant, at its own threshold or `minScore`: letterbox, run,
+ *  decode, weighted NMS. `anchorXY` are the variant's anchors (detector.anchors). */
+export async function detectVariant(engine, config, anchorXY, rgb, name, minScore) {
+  let spec = config.detectors[name];
+  if (minScore !== undefined && minScore !== null) spec = { ...spec, min_score: minScore };
+  const { tensor, box } = letterbox(rgb, spec.input_size, spec.reduce_to);
+  const { boxes, scores } = await engine.detect(name, tensor);
+  const decoded = decodeBoxes(boxes, scores, anchorXY, spec);
+  return toDetections(weightedNms(decoded, spec.iou_threshold), box, spec, name);
+}
+
 export class PhotoClassifier {
-  /** engine: {detect(name, Float32Array) -> {boxes, scores}, classify(typed array) -> raw}. */
-  constructor({ config, metadata, engine, detector }) {
+  /** engine: {detect(name, Float32Array) -> {boxes, scores}, classify(typed array) -> raw}.
+   *  remote (optional): {detectWith(rgb, name, minScore) -> Promise of detections} on another
+   *  thread; the fused pair's secondary runs there while the primary runs here, as the Python
+   *  runtime runs the two detectors on two cores (fusion.FusedDetector). */
+  constructor({ config, metadata, engine, detector, remote = null }) {
+    this.remote = remote;
     this.config = config;
     this.meta = metadata;
     this.engine = engine;
@@ -113,21 +128,22 @@ export class PhotoClassifier {
   }
 
   /** FaceDetector.detect of one variant, at its own threshold or `minScore`. */
-  async detectWith(rgb, name, minScore) {
-    let spec = this.config.detectors[name];
-    if (minScore !== undefined && minScore !== null) spec = { ...spec, min_score: minScore };
-    const { tensor, box } = letterbox(rgb, spec.input_size, spec.reduce_to);
-    const { boxes, scores } = await this.engine.detect(name, tensor);
-    const decoded = decodeBoxes(boxes, scores, this.anchors[name], spec);
-    return toDetections(weightedNms(decoded, spec.iou_threshold), box, spec, name);
+  detectWith(rgb, name, minScore) {
+    return detectVariant(this.engine, this.config, this.anchors[name], rgb, name, minScore);
   }
 
-  /** The configured detector: one variant, or two fused (fusion.FusedDetector.detect). */
+  /** The configured detector: one variant, or two fused (fusion.FusedDetector.detect). With a
+   *  `remote`, the secondary is sent off first and the primary runs meanwhile; should the remote
+   *  fail, the secondary runs here. */
   async detect(rgb) {
     const f = this.fusion;
     if (!f) return this.detectWith(rgb, this.detectorName);
+    const secondaryMin = Math.min(f.confirm_secondary, f.secondary_min_score);
+    const far = this.remote?.detectWith(rgb, f.secondary, secondaryMin);
     const primary = await this.detectWith(rgb, f.primary, f.confirm_primary);
-    const secondary = await this.detectWith(rgb, f.secondary, Math.min(f.confirm_secondary, f.secondary_min_score));
+    const secondary = far
+      ? await far.catch(() => this.detectWith(rgb, f.secondary, secondaryMin))
+      : await this.detectWith(rgb, f.secondary, secondaryMin);
     return fuse(primary, secondary, f);
   }
 

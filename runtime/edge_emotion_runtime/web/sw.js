@@ -1,6 +1,6 @@
 // Offline after the first visit: every file of the app is cached at install and served from the
 // cache first (the network only fills in what the cache lacks). Bump VERSION with the app.
-const VERSION = "edge-emotion-web-1";
+const VERSION = "edge-emotion-web-2";
 const APP = [
   "./", "index.html", "style.css", "app.js", "worker.js", "decode.js", "image.js", "detector.js",
   "crop.js", "metadata.js", "photo.js", "litert.js", "config.json",

@@ -10,7 +10,7 @@ import { horizontalFirst, makeImage, resizeBilinear } from "../../edge_emotion_r
 import { letterbox, decodeBoxes, anchors, weightedNms, toDetections } from "../../edge_emotion_runtime/web/detector.js";
 import { cropFace, facePixels } from "../../edge_emotion_runtime/web/crop.js";
 import { readMetadata } from "../../edge_emotion_runtime/web/metadata.js";
-import { PhotoClassifier, inputTensor } from "../../edge_emotion_runtime/web/photo.js";
+import { PhotoClassifier, detectVariant, inputTensor } from "../../edge_emotion_runtime/web/photo.js";
 import { createEngine } from "../../edge_emotion_runtime/web/litert.js";
 import { draftSize, jpegSize } from "../../edge_emotion_runtime/web/decode.js";
 import { modelPaths, nodeLiteRt, pythonDump, webConfig } from "./helpers.mjs";
@@ -141,4 +141,40 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
   }
   t.diagnostic(`${images.length} images; largest difference per stage: ${JSON.stringify(worst)}`);
   for (const [stage, d] of Object.entries(worst)) assert.ok(d <= (TOLERANCE[stage] ?? 0), `${stage} differs by ${d}`);
+});
+
+test("with the secondary detector on a remote (the page's helper worker), detect() answers the same, and falls back when the remote fails", async () => {
+  const dump = pythonDump();
+  const config = webConfig();
+  const paths = modelPaths();
+  const litert = await nodeLiteRt();
+  const modelBytes = new Uint8Array(readFileSync(paths.model));
+  const metadata = await readMetadata(modelBytes);
+  const names = PhotoClassifier.modelsNeeded(config);
+  const detectorBytes = Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(paths.detectors[n]))]));
+  const engine = await createEngine(litert, detectorBytes, modelBytes);
+  const local = new PhotoClassifier({ config, metadata, engine });
+  const secondary = config.fusions[config.detector].secondary;
+  // a second engine with the secondary alone, as the helper worker loads it
+  const helperEngine = await createEngine(litert, { [secondary]: detectorBytes[secondary] }, null);
+  const asked = [];
+  const remote = {
+    detectWith(rgb, name, minScore) {
+      asked.push(name);
+      return detectVariant(helperEngine, config, anchors(config.detectors[name]), { ...rgb, data: rgb.data.slice() }, name, minScore);
+    },
+  };
+  const failing = { detectWith: () => Promise.reject(new Error("helper gone")) };
+  const withRemote = new PhotoClassifier({ config, metadata, engine, remote });
+  const withFailing = new PhotoClassifier({ config, metadata, engine, remote: failing });
+  const images = dump.manifest.images.filter((rec) => rec.detections.length > 0).slice(0, 6);
+  assert.ok(images.length >= 3);
+  for (const rec of images) {
+    const rgb = asImage(dump.load(rec.rgb), rec.rgb.shape);
+    const want = await local.detect(rgb);
+    assert.deepEqual(await withRemote.detect(rgb), want, rec.name);
+    assert.deepEqual(await withFailing.detect(rgb), want, `${rec.name} (remote failed)`);
+  }
+  assert.deepEqual(new Set(asked), new Set([secondary]));
+  assert.equal(asked.length, images.length);
 });
