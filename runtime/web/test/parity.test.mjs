@@ -71,7 +71,8 @@ test("resizeBilinear is Pillow's BILINEAR resize bit for bit on random sizes, an
   assert.ok(differing.hv > 0 && differing.vh > 0, JSON.stringify(differing));
 });
 
-test("the page's pipeline answers as the Python runtime, stage by stage", async (t) => {
+/** The Python dump, the page's config and a Node LiteRT.js engine over the same model files. */
+async function loadPipeline() {
   const dump = pythonDump();
   const config = webConfig();
   const paths = modelPaths();
@@ -81,6 +82,11 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
   const names = PhotoClassifier.modelsNeeded(config);
   const detectorBytes = Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(paths.detectors[n]))]));
   const engine = await createEngine(litert, detectorBytes, modelBytes);
+  return { dump, config, litert, metadata, detectorBytes, engine };
+}
+
+test("the page's pipeline answers as the Python runtime, stage by stage", async (t) => {
+  const { dump, config, metadata, engine } = await loadPipeline();
   const photo = new PhotoClassifier({ config, metadata, engine });
   const worst = {};
   const note = (stage, d) => (worst[stage] = Math.max(worst[stage] ?? 0, d));
@@ -144,15 +150,7 @@ test("the page's pipeline answers as the Python runtime, stage by stage", async 
 });
 
 test("with the secondary detector on a remote (the page's helper worker), detect() answers the same, and falls back when the remote fails", async () => {
-  const dump = pythonDump();
-  const config = webConfig();
-  const paths = modelPaths();
-  const litert = await nodeLiteRt();
-  const modelBytes = new Uint8Array(readFileSync(paths.model));
-  const metadata = await readMetadata(modelBytes);
-  const names = PhotoClassifier.modelsNeeded(config);
-  const detectorBytes = Object.fromEntries(names.map((n) => [n, new Uint8Array(readFileSync(paths.detectors[n]))]));
-  const engine = await createEngine(litert, detectorBytes, modelBytes);
+  const { dump, config, litert, metadata, detectorBytes, engine } = await loadPipeline();
   const local = new PhotoClassifier({ config, metadata, engine });
   const secondary = config.fusions[config.detector].secondary;
   // a second engine with the secondary alone, as the helper worker loads it
