@@ -1,13 +1,33 @@
 """Headless Chromium for the page tests (the serve camera page and the in-browser app): one set
-of flags, one driver factory, one poll. Imports selenium only when a driver is made."""
+of flags, one driver factory, one poll, one screenshot folder, and one rule for a missing tool.
+Imports selenium only when a driver is made."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+def require(ok: bool, why: str) -> None:
+    """Skip when a tool the page tests need (Chromium, Node, npm) is missing; under CI, fail:
+    CI installs them, so a missing one there is a broken install, not an optional extra."""
+    if not ok:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{why} (required under CI)")
+        pytest.skip(why)
+
+
+def screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """$EDGE_EMOTION_SCREENSHOTS (to keep the pictures), else a temporary folder."""
+    folder = os.environ.get("EDGE_EMOTION_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
 
 # As root on a machine with no network but the package registries: no sandbox, no background
 # connections (they are refused many at a time), a fake camera that plays a given .y4m file.

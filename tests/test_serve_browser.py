@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chromium import new_driver, wait_for
+from chromium import new_driver, screenshot_folder, wait_for
 from PIL import Image
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
@@ -90,10 +90,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("EDGE_EMOTION_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return screenshot_folder(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chromium import new_driver, wait_for
+from chromium import new_driver, require, screenshot_folder, wait_for
 from PIL import Image
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
@@ -47,13 +46,6 @@ ANALYZE_BYTES = (
 )
 
 
-def _need(ok: bool, why: str) -> None:
-    if not ok:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{why} (required under CI)")
-        pytest.skip(why)
-
-
 def shared_photos() -> list[Path]:
     if HAVE_SHARED:
         found = sorted(SHARED.glob("*.png")) + sorted((SHARED / "nonface").glob("*.*"))
@@ -66,7 +58,7 @@ def shared_photos() -> list[Path]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    _need((VENDOR_DIR / "index.js").is_file(), "LiteRT.js not vendored: run scripts/setup-web.sh")
+    require((VENDOR_DIR / "index.js").is_file(), "LiteRT.js not vendored: run scripts/setup-web.sh")
     log = tmp_path_factory.mktemp("web") / "serve.log"
     with ServerProcess(["--in-browser"], log=log) as server:
         yield server
@@ -92,7 +84,7 @@ def moving_face_y4m(path: Path, frames: int = 30) -> Path:
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver")
-    _need(bool(chromium and chromedriver), "chromium and chromium-driver are not installed")
+    require(bool(chromium and chromedriver), "chromium and chromium-driver are not installed")
     folder = tmp_path_factory.mktemp("web-browser")
     video = moving_face_y4m(folder / "face.y4m")
     browser = new_driver(chromium, chromedriver, folder, video, script_timeout=60)
@@ -102,10 +94,7 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("EDGE_EMOTION_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return screenshot_folder(tmp_path_factory)
 
 
 def _wait(driver: Any, script: str, timeout: float = 30.0) -> Any:

@@ -13,19 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from chromium import require
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "runtime" / "web"
 TEST_FILES = ("test/parity.test.mjs", "test/units.test.mjs")
 VENDOR = ROOT / "runtime" / "edge_emotion_runtime" / "web" / "vendor" / "litert" / "index.js"
-
-
-def _require(ok: bool, why: str) -> None:
-    if not ok:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{why} (required under CI)")
-        pytest.skip(why)
 
 
 def _relaxed_simd_flag() -> list[str]:
@@ -37,8 +30,8 @@ def _relaxed_simd_flag() -> list[str]:
 
 
 def test_web_pipeline_matches_python_runtime_stage_by_stage() -> None:
-    _require(shutil.which("node") is not None, "node is not installed")
-    _require(VENDOR.is_file(), "LiteRT.js not installed: run scripts/setup-web.sh")
+    require(shutil.which("node") is not None, "node is not installed")
+    require(VENDOR.is_file(), "LiteRT.js not installed: run scripts/setup-web.sh")
     env = {**os.environ, "EDGE_EMOTION_PYTHON": sys.executable}
     proc = subprocess.run(
         ["node", *_relaxed_simd_flag(), "--test", *TEST_FILES],
